@@ -1,0 +1,229 @@
+//! [`Document`]: one event as a query engine sees it, with Elasticsearch-style field access.
+//!
+//! `doc.field("kubernetes.audit.user.extra.authentication.kubernetes.io/pod-name")` walks the
+//! object tree trying every way of splitting the path at dots, so a key that itself contains
+//! dots is reached exactly as Elasticsearch flattens it. Arrays are transparent at every level
+//! (an array of objects contributes the field of each element); nulls are dropped; an empty
+//! result means the field is missing on this event.
+
+use std::sync::Arc;
+
+use smallvec::SmallVec;
+
+use crate::value::{Map, Value};
+
+/// Where an event came from: input name and 1-based line number.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Origin {
+    pub source: Arc<str>,
+    pub line: u64,
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.source, self.line)
+    }
+}
+
+/// The leaf values of one field on one document: empty when missing, one value when
+/// single-valued, several when multi-valued. Never contains `Null` or `Array`.
+pub type FieldValues<'a> = SmallVec<[&'a Value; 2]>;
+
+/// One event: its `_source` tree plus the metadata Elasticsearch keeps beside it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Document {
+    /// The `_source` object.
+    pub source: Map,
+    /// `_id`: stable for the same input event (see `sources` for how it is derived).
+    pub id: String,
+    /// `_index`: the concrete index the event would be stored in, e.g.
+    /// `.ds-logs-kubernetes.audit_logs-default`.
+    pub index: String,
+    /// Where the event was read from, when it was read from a file.
+    pub origin: Option<Origin>,
+}
+
+impl Document {
+    pub fn new(source: Map) -> Self {
+        Document {
+            source,
+            ..Default::default()
+        }
+    }
+
+    /// Builds a document from JSON text (convenience for tests and tools).
+    pub fn from_json(text: &str) -> Result<Self, String> {
+        match Value::from_json(text).map_err(|e| e.to_string())? {
+            Value::Object(m) => Ok(Document::new(m)),
+            other => Err(format!("expected a JSON object, found {}", other.type_name())),
+        }
+    }
+
+    /// The values of a field by its dotted path (see the module docs). Metadata fields
+    /// `_id` and `_index` are not part of `_source`; use [`Document::metadata`] for them.
+    pub fn field<'a>(&'a self, path: &str) -> FieldValues<'a> {
+        let mut out = FieldValues::new();
+        collect_map(&self.source, path, &mut out);
+        out
+    }
+
+    /// Calls `f` for each leaf value of a field, without allocating.
+    pub fn for_each_value<'a>(&'a self, path: &str, f: &mut dyn FnMut(&'a Value)) {
+        visit_map(&self.source, path, f);
+    }
+
+    /// The first value of a field, if any.
+    pub fn first<'a>(&'a self, path: &str) -> Option<&'a Value> {
+        let mut found = None;
+        visit_map(&self.source, path, &mut |v| {
+            if found.is_none() {
+                found = Some(v)
+            }
+        });
+        found
+    }
+
+    /// The first value of a field as a string, if it is one.
+    pub fn first_str(&self, path: &str) -> Option<&str> {
+        self.first(path).and_then(Value::as_str)
+    }
+
+    /// True when the field has at least one non-null value.
+    pub fn has(&self, path: &str) -> bool {
+        self.first(path).is_some()
+    }
+
+    /// `_id`, `_index` (and `_source` is not a field). Returns None for other names.
+    pub fn metadata(&self, name: &str) -> Option<Value> {
+        match name {
+            "_id" => Some(Value::Str(self.id.clone())),
+            "_index" => Some(Value::Str(self.index.clone())),
+            "_version" => Some(Value::Int(1)),
+            _ => None,
+        }
+    }
+
+    /// Every leaf field path of the document with its values, in document order; dotted keys
+    /// are joined into the path as Elasticsearch flattens them. Objects inside arrays are
+    /// flattened into the same path (`a.b` for `{"a":[{"b":1},{"b":2}]}`).
+    pub fn flatten(&self) -> Vec<(String, Vec<&Value>)> {
+        let mut out: Vec<(String, Vec<&Value>)> = Vec::new();
+        flatten_map(&self.source, String::new(), &mut out);
+        out
+    }
+}
+
+fn collect_map<'a>(map: &'a Map, path: &str, out: &mut FieldValues<'a>) {
+    visit_map(map, path, &mut |v| out.push(v));
+}
+
+fn visit_map<'a>(map: &'a Map, path: &str, f: &mut dyn FnMut(&'a Value)) {
+    for (key, value) in map.iter() {
+        if key.len() > path.len() || !path.starts_with(key) {
+            continue;
+        }
+        if key.len() == path.len() {
+            visit_leaf(value, f);
+        } else if path.as_bytes()[key.len()] == b'.' {
+            visit_inner(value, &path[key.len() + 1..], f);
+        }
+    }
+}
+
+fn visit_inner<'a>(value: &'a Value, rest: &str, f: &mut dyn FnMut(&'a Value)) {
+    match value {
+        Value::Object(m) => visit_map(m, rest, f),
+        Value::Array(items) => items.iter().for_each(|v| visit_inner(v, rest, f)),
+        _ => {}
+    }
+}
+
+fn visit_leaf<'a>(value: &'a Value, f: &mut dyn FnMut(&'a Value)) {
+    match value {
+        Value::Null => {}
+        Value::Array(items) => items.iter().for_each(|v| visit_leaf(v, f)),
+        v => f(v),
+    }
+}
+
+fn flatten_map<'a>(map: &'a Map, prefix: String, out: &mut Vec<(String, Vec<&'a Value>)>) {
+    for (key, value) in map.iter() {
+        let path = if prefix.is_empty() {
+            key.to_string()
+        } else {
+            format!("{prefix}.{key}")
+        };
+        flatten_value(value, path, out);
+    }
+}
+
+fn flatten_value<'a>(value: &'a Value, path: String, out: &mut Vec<(String, Vec<&'a Value>)>) {
+    match value {
+        Value::Null => {}
+        Value::Object(m) => flatten_map(m, path, out),
+        Value::Array(items) => {
+            for item in items {
+                flatten_value(item, path.clone(), out);
+            }
+        }
+        leaf => match out.iter_mut().find(|(p, _)| *p == path) {
+            Some((_, vals)) => vals.push(leaf),
+            None => out.push((path, vec![leaf])),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(text: &str) -> Document {
+        Document::from_json(text).unwrap()
+    }
+
+    #[test]
+    fn dotted_keys_are_reached_by_dotted_paths() {
+        let d = doc(
+            r#"{"kubernetes":{"audit":{"user":{"extra":{"authentication.kubernetes.io/pod-name":["web-1"]}}}}}"#,
+        );
+        let v = d.field("kubernetes.audit.user.extra.authentication.kubernetes.io/pod-name");
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0].as_str(), Some("web-1"));
+        // and a document written flat reaches the same path
+        let flat = doc(r#"{"kubernetes.audit.user.extra.authentication.kubernetes.io/pod-name":"web-1"}"#);
+        assert_eq!(
+            flat.first_str("kubernetes.audit.user.extra.authentication.kubernetes.io/pod-name"),
+            Some("web-1")
+        );
+    }
+
+    #[test]
+    fn arrays_are_multi_values_and_nulls_vanish() {
+        let d = doc(
+            r#"{"source":{"ip":["10.0.0.5","172.16.0.1",null]},"a":[{"b":1},{"b":[2,3]},{"c":4}],"n":null}"#,
+        );
+        assert_eq!(d.field("source.ip").len(), 2);
+        let b: Vec<i64> = d.field("a.b").iter().filter_map(|v| v.as_i64()).collect();
+        assert_eq!(b, vec![1, 2, 3]);
+        assert!(d.field("n").is_empty());
+        assert!(!d.has("n"));
+        assert!(d.field("missing.field").is_empty());
+        assert!(d.field("sourc").is_empty(), "prefix of a key is not the key");
+    }
+
+    #[test]
+    fn mixed_nesting_and_flat_keys_both_contribute() {
+        let d = doc(r#"{"a":{"b":1},"a.b":2}"#);
+        let vals: Vec<i64> = d.field("a.b").iter().filter_map(|v| v.as_i64()).collect();
+        assert_eq!(vals, vec![1, 2]);
+    }
+
+    #[test]
+    fn flatten_lists_leaf_paths() {
+        let d = doc(r#"{"a":{"b":1,"c.d":"x"},"e":[{"f":1},{"f":2}]}"#);
+        let flat = d.flatten();
+        let names: Vec<&str> = flat.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(names, vec!["a.b", "a.c.d", "e.f"]);
+        assert_eq!(flat[2].1.len(), 2);
+    }
+}

@@ -1,0 +1,474 @@
+//! [`Value`] and [`Map`]: an owned JSON tree that keeps key order, parsed with any serde
+//! deserializer (sonic-rs on the hot path, serde_json elsewhere) and written back as JSON.
+
+use std::fmt;
+
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
+
+/// One JSON value. Numbers that fit in `i64` are [`Value::Int`]; others are [`Value::Float`].
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Value {
+    #[default]
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    Array(Vec<Value>),
+    Object(Map),
+}
+
+/// A JSON object that keeps insertion order. Objects in audit events are small, so lookups are
+/// linear scans; keys may contain dots (`authentication.kubernetes.io/pod-name`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Map(Vec<(String, Value)>);
+
+impl Map {
+    pub fn new() -> Self {
+        Map(Vec::new())
+    }
+
+    pub fn with_capacity(n: usize) -> Self {
+        Map(Vec::with_capacity(n))
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The value under exactly this key (no dotted-path interpretation).
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut Value> {
+        self.0.iter_mut().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    /// Sets `key` to `value`, replacing an existing entry in place or appending a new one.
+    pub fn insert(&mut self, key: impl Into<String>, value: Value) -> Option<Value> {
+        let key = key.into();
+        if let Some(slot) = self.get_mut(&key) {
+            return Some(std::mem::replace(slot, value));
+        }
+        self.0.push((key, value));
+        None
+    }
+
+    pub fn remove(&mut self, key: &str) -> Option<Value> {
+        let pos = self.0.iter().position(|(k, _)| k == key)?;
+        Some(self.0.remove(pos).1)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&str, &mut Value)> {
+        self.0.iter_mut().map(|(k, v)| (k.as_str(), v))
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(k, _)| k.as_str())
+    }
+
+    /// Keeps only the entries for which `f` returns true.
+    pub fn retain(&mut self, mut f: impl FnMut(&str, &mut Value) -> bool) {
+        self.0.retain_mut(|(k, v)| f(k, v));
+    }
+
+    /// Sorts keys recursively (used for stable, diffable output).
+    pub fn sort_keys(&mut self) {
+        self.0.sort_by(|a, b| a.0.cmp(&b.0));
+        for (_, v) in &mut self.0 {
+            v.sort_keys();
+        }
+    }
+
+    /// Inserts `value` at a dotted path, creating intermediate objects (`a.b.c` makes
+    /// `{"a":{"b":{"c":value}}}`). An existing non-object on the way is replaced.
+    pub fn insert_path(&mut self, path: &str, value: Value) {
+        match path.split_once('.') {
+            None => {
+                self.insert(path, value);
+            }
+            Some((head, rest)) => {
+                if !matches!(self.get(head), Some(Value::Object(_))) {
+                    self.insert(head, Value::Object(Map::new()));
+                }
+                if let Some(Value::Object(child)) = self.get_mut(head) {
+                    child.insert_path(rest, value);
+                }
+            }
+        }
+    }
+
+    /// Removes the value at a dotted path made of nested objects; returns it if present.
+    pub fn remove_path(&mut self, path: &str) -> Option<Value> {
+        if let Some(v) = self.remove(path) {
+            return Some(v);
+        }
+        let (head, rest) = path.split_once('.')?;
+        match self.get_mut(head) {
+            Some(Value::Object(child)) => child.remove_path(rest),
+            _ => None,
+        }
+    }
+}
+
+impl FromIterator<(String, Value)> for Map {
+    fn from_iter<T: IntoIterator<Item = (String, Value)>>(iter: T) -> Self {
+        let mut m = Map::new();
+        for (k, v) in iter {
+            m.insert(k, v);
+        }
+        m
+    }
+}
+
+impl IntoIterator for Map {
+    type Item = (String, Value);
+    type IntoIter = std::vec::IntoIter<(String, Value)>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+impl Value {
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Value::Int(i) => Some(*i),
+            Value::Float(f) if f.fract() == 0.0 && f.abs() < 9.2e18 => Some(*f as i64),
+            _ => None,
+        }
+    }
+
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Value::Int(i) => Some(*i as f64),
+            Value::Float(f) => Some(*f),
+            _ => None,
+        }
+    }
+
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            Value::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    pub fn as_object(&self) -> Option<&Map> {
+        match self {
+            Value::Object(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    pub fn as_object_mut(&mut self) -> Option<&mut Map> {
+        match self {
+            Value::Object(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    pub fn as_array(&self) -> Option<&[Value]> {
+        match self {
+            Value::Array(a) => Some(a),
+            _ => None,
+        }
+    }
+
+    /// True for the values Elasticsearch's ingest pipelines treat as empty and drop:
+    /// null, `""`, `{}` and `[]`.
+    pub fn is_empty_value(&self) -> bool {
+        match self {
+            Value::Null => true,
+            Value::Str(s) => s.is_empty(),
+            Value::Array(a) => a.is_empty(),
+            Value::Object(m) => m.is_empty(),
+            _ => false,
+        }
+    }
+
+    /// The name of the JSON type, for error messages.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Bool(_) => "boolean",
+            Value::Int(_) | Value::Float(_) => "number",
+            Value::Str(_) => "string",
+            Value::Array(_) => "array",
+            Value::Object(_) => "object",
+        }
+    }
+
+    pub fn sort_keys(&mut self) {
+        match self {
+            Value::Object(m) => m.sort_keys(),
+            Value::Array(a) => a.iter_mut().for_each(Value::sort_keys),
+            _ => {}
+        }
+    }
+
+    /// Parses JSON text with sonic-rs.
+    pub fn from_json(text: &str) -> Result<Value, sonic_rs::Error> {
+        sonic_rs::from_str(text)
+    }
+
+    /// Parses JSON bytes with sonic-rs (the bytes must be valid UTF-8).
+    pub fn from_json_slice(bytes: &[u8]) -> Result<Value, sonic_rs::Error> {
+        sonic_rs::from_slice(bytes)
+    }
+
+    /// Compact JSON text.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("a Value always serializes")
+    }
+
+    /// Converts from a `serde_json::Value` (tests and fixtures use serde_json).
+    pub fn from_serde(v: serde_json::Value) -> Value {
+        match v {
+            serde_json::Value::Null => Value::Null,
+            serde_json::Value::Bool(b) => Value::Bool(b),
+            serde_json::Value::Number(n) => match n.as_i64() {
+                Some(i) => Value::Int(i),
+                None => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
+            },
+            serde_json::Value::String(s) => Value::Str(s),
+            serde_json::Value::Array(a) => Value::Array(a.into_iter().map(Value::from_serde).collect()),
+            serde_json::Value::Object(o) => {
+                Value::Object(o.into_iter().map(|(k, v)| (k, Value::from_serde(v))).collect())
+            }
+        }
+    }
+
+    /// Converts to a `serde_json::Value`.
+    pub fn to_serde(&self) -> serde_json::Value {
+        match self {
+            Value::Null => serde_json::Value::Null,
+            Value::Bool(b) => serde_json::Value::Bool(*b),
+            Value::Int(i) => serde_json::Value::from(*i),
+            Value::Float(f) => serde_json::Number::from_f64(*f)
+                .map(serde_json::Value::Number)
+                .unwrap_or(serde_json::Value::Null),
+            Value::Str(s) => serde_json::Value::String(s.clone()),
+            Value::Array(a) => serde_json::Value::Array(a.iter().map(Value::to_serde).collect()),
+            Value::Object(m) => {
+                serde_json::Value::Object(m.iter().map(|(k, v)| (k.to_string(), v.to_serde())).collect())
+            }
+        }
+    }
+}
+
+impl From<&str> for Value {
+    fn from(s: &str) -> Self {
+        Value::Str(s.to_string())
+    }
+}
+impl From<String> for Value {
+    fn from(s: String) -> Self {
+        Value::Str(s)
+    }
+}
+impl From<i64> for Value {
+    fn from(i: i64) -> Self {
+        Value::Int(i)
+    }
+}
+impl From<f64> for Value {
+    fn from(f: f64) -> Self {
+        Value::Float(f)
+    }
+}
+impl From<bool> for Value {
+    fn from(b: bool) -> Self {
+        Value::Bool(b)
+    }
+}
+impl From<Map> for Value {
+    fn from(m: Map) -> Self {
+        Value::Object(m)
+    }
+}
+impl<T: Into<Value>> From<Vec<T>> for Value {
+    fn from(v: Vec<T>) -> Self {
+        Value::Array(v.into_iter().map(Into::into).collect())
+    }
+}
+
+impl fmt::Display for Value {
+    /// Strings print bare; everything else prints as compact JSON.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Str(s) => f.write_str(s),
+            other => f.write_str(&other.to_json()),
+        }
+    }
+}
+
+impl Serialize for Value {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Value::Null => s.serialize_unit(),
+            Value::Bool(b) => s.serialize_bool(*b),
+            Value::Int(i) => s.serialize_i64(*i),
+            Value::Float(f) => s.serialize_f64(*f),
+            Value::Str(v) => s.serialize_str(v),
+            Value::Array(a) => {
+                let mut seq = s.serialize_seq(Some(a.len()))?;
+                for v in a {
+                    seq.serialize_element(v)?;
+                }
+                seq.end()
+            }
+            Value::Object(m) => m.serialize(s),
+        }
+    }
+}
+
+impl Serialize for Map {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.len()))?;
+        for (k, v) in self.iter() {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+}
+
+struct ValueVisitor;
+
+impl<'de> Visitor<'de> for ValueVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::Int(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(i64::try_from(v).map(Value::Int).unwrap_or(Value::Float(v as f64)))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::Float(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::Str(v.to_string()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::Str(v))
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        Deserialize::deserialize(d)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(v) = seq.next_element()? {
+            out.push(v);
+        }
+        Ok(Value::Array(out))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = Map::with_capacity(map.size_hint().unwrap_or(0));
+        while let Some((k, v)) = map.next_entry::<String, Value>()? {
+            // JSON with duplicate keys: the last one wins, as in Elasticsearch.
+            out.insert(k, v);
+        }
+        Ok(Value::Object(out))
+    }
+}
+
+impl<'de> Deserialize<'de> for Value {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(ValueVisitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for Map {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Map, D::Error> {
+        match Value::deserialize(d)? {
+            Value::Object(m) => Ok(m),
+            other => Err(de::Error::custom(format!(
+                "expected a JSON object, found {}",
+                other.type_name()
+            ))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_with_sonic_and_serde_json_alike() {
+        let text = r#"{"b":1,"a":[1.5,"x",null,{"c":true}],"n":18446744073709551615}"#;
+        let sonic = Value::from_json(text).unwrap();
+        let sj: Value = serde_json::from_str(text).unwrap();
+        assert_eq!(sonic, sj);
+        let m = sonic.as_object().unwrap();
+        assert_eq!(m.keys().collect::<Vec<_>>(), vec!["b", "a", "n"]);
+        assert!(matches!(m.get("n"), Some(Value::Float(_))));
+        assert_eq!(
+            sonic.to_json(),
+            r#"{"b":1,"a":[1.5,"x",null,{"c":true}],"n":1.8446744073709552e+19}"#
+        );
+    }
+
+    #[test]
+    fn insert_and_remove_paths() {
+        let mut m = Map::new();
+        m.insert_path("a.b.c", Value::Int(1));
+        m.insert_path("a.b.d", Value::from("x"));
+        assert_eq!(
+            Value::Object(m.clone()).to_json(),
+            r#"{"a":{"b":{"c":1,"d":"x"}}}"#
+        );
+        assert_eq!(m.remove_path("a.b.c"), Some(Value::Int(1)));
+        assert_eq!(m.remove_path("a.zz"), None);
+        assert_eq!(Value::Object(m).to_json(), r#"{"a":{"b":{"d":"x"}}}"#);
+    }
+
+    #[test]
+    fn empty_values() {
+        assert!(Value::from("").is_empty_value());
+        assert!(Value::Array(vec![]).is_empty_value());
+        assert!(Value::Object(Map::new()).is_empty_value());
+        assert!(!Value::Int(0).is_empty_value());
+        assert!(!Value::Bool(false).is_empty_value());
+    }
+
+    #[test]
+    fn duplicate_keys_last_wins() {
+        let v = Value::from_json(r#"{"a":1,"a":2}"#).unwrap();
+        assert_eq!(v.as_object().unwrap().get("a"), Some(&Value::Int(2)));
+        assert_eq!(v.as_object().unwrap().len(), 1);
+    }
+}
