@@ -1,0 +1,435 @@
+//! The benchmark's results and how they are printed: one Markdown table the README can embed, the
+//! scaling figures, and the targets of the issue as met / NOT met lines.
+
+use crate::machine::Machine;
+use crate::measure::{MB, Measure};
+use serde::Serialize;
+
+/// Which pass over a corpus.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum PassKind {
+    /// sonic-rs into a full `Value` per line.
+    ParseDom,
+    /// sonic-rs `get_many` of the seed rules' raw fields per line.
+    ParseLazy,
+    /// `sources::Reader`: raw line to ECS document.
+    Normalize,
+    /// `crowsnest hunt` with the bundled (five seed) rules.
+    HuntSeeds,
+    /// `crowsnest hunt --rules` the whole Elastic corpus.
+    HuntAll,
+}
+
+impl PassKind {
+    /// Name in the table.
+    pub fn name(self) -> &'static str {
+        match self {
+            PassKind::ParseDom => "parse-only (sonic-rs Value)",
+            PassKind::ParseLazy => "parse-only (sonic-rs get_many)",
+            PassKind::Normalize => "normalize (sources::Reader)",
+            PassKind::HuntSeeds => "hunt, 5 seed rules",
+            PassKind::HuntAll => "hunt, all Elastic rules",
+        }
+    }
+
+    fn is_parse(self) -> bool {
+        matches!(self, PassKind::ParseDom | PassKind::ParseLazy)
+    }
+}
+
+/// One pass and its figures.
+#[derive(Debug, Clone, Serialize)]
+pub struct Pass {
+    pub kind: PassKind,
+    pub measure: Measure,
+}
+
+/// Everything measured on one corpus.
+#[derive(Debug, Clone, Serialize)]
+pub struct SizeRun {
+    /// `100M`, `1G`, or the input file name.
+    pub label: String,
+    /// Bytes of the corpus file.
+    pub file_bytes: u64,
+    /// Audit events in it, as the generator counted them (None for a given input file).
+    pub generated_events: Option<u64>,
+    /// Seconds the generator took.
+    pub generate_secs: Option<f64>,
+    pub passes: Vec<Pass>,
+}
+
+impl SizeRun {
+    /// The figures of one pass, if it ran.
+    pub fn get(&self, kind: PassKind) -> Option<&Measure> {
+        self.passes.iter().find(|p| p.kind == kind).map(|p| &p.measure)
+    }
+
+    /// The parse-only limit: the fastest parse-only pass (MB/s, wall clock) and which one it was.
+    pub fn parse_limit(&self) -> Option<(PassKind, f64)> {
+        self.passes
+            .iter()
+            .filter(|p| p.kind.is_parse())
+            .map(|p| (p.kind, p.measure.mb_per_sec()))
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+    }
+}
+
+/// What `bench/duckdb_compare --json` reports.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct DuckdbResult {
+    /// The corpus it ran on (label of the size).
+    #[serde(default)]
+    pub label: String,
+    pub bytes: u64,
+    pub duckdb_version: String,
+    pub ratio_threads_1: f64,
+    pub ratio_threads_all: f64,
+    /// The script's own Markdown output.
+    #[serde(default)]
+    pub text: String,
+}
+
+/// A target of the issue and whether this run met it (`None`: not measured in this run).
+#[derive(Debug, Clone, Serialize)]
+pub struct Target {
+    pub name: String,
+    pub met: Option<bool>,
+    pub detail: String,
+}
+
+/// The whole benchmark.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub machine: Machine,
+    pub command: String,
+    pub runs: Vec<SizeRun>,
+    pub duckdb: Option<DuckdbResult>,
+}
+
+/// Target: hunt with the five seeds at least this many MB/s on one core.
+pub const TARGET_MB_PER_SEC: f64 = 1000.0;
+/// Target: hunt with the five seeds at least this fraction of the parse-only limit.
+pub const TARGET_PARSE_FRACTION: f64 = 0.60;
+/// Target: peak RSS below this many bytes on the 5 GB corpus.
+pub const TARGET_RSS_BYTES: u64 = 200 * 1_000_000;
+/// The corpus size the RSS target is stated for.
+pub const TARGET_RSS_AT: u64 = 5 << 30;
+/// Target: time per GB at the largest size within this factor of the smallest one's.
+pub const TARGET_FLAT_FACTOR: f64 = 1.25;
+/// Target: crowsnest at least this many times faster than single-threaded DuckDB.
+pub const TARGET_DUCKDB_RATIO: f64 = 3.0;
+
+/// One-core throughput of a pass, conservatively: the lower of wall-clock MB/s and MB per CPU
+/// second (a single-threaded process descheduled by other load loses wall time but not CPU time;
+/// a multi-threaded one gains wall time but not CPU time).
+pub fn one_core_mb_per_sec(m: &Measure) -> f64 {
+    m.mb_per_sec().min(m.mb_per_cpu_sec())
+}
+
+fn fmt_opt(v: Option<u64>) -> String {
+    v.map(|x| x.to_string()).unwrap_or_else(|| "–".to_string())
+}
+
+fn mb(bytes: u64) -> String {
+    format!("{:.0}", bytes as f64 / MB)
+}
+
+impl Report {
+    /// The Markdown table of every pass at every size.
+    pub fn table(&self) -> String {
+        let mut s = String::new();
+        s += "| size | pass | MB/s | MB/s per CPU-s | events/s per core | s per GB | alerts | rules run / skipped | peak RSS MB | × parse limit |\n";
+        s += "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|\n";
+        for run in &self.runs {
+            let limit = run.parse_limit().map(|(_, v)| v);
+            for p in &run.passes {
+                let m = &p.measure;
+                let rules = match (m.rules_run, m.rules_skipped) {
+                    (Some(r), Some(k)) => format!("{r} / {k}"),
+                    _ => "–".to_string(),
+                };
+                let frac = match (limit, p.kind.is_parse()) {
+                    (Some(l), false) if l > 0.0 => format!("{:.0}%", 100.0 * m.mb_per_sec() / l),
+                    _ => "–".to_string(),
+                };
+                s += &format!(
+                    "| {} | {} | {:.0} | {:.0} | {:.0} | {:.2} | {} | {} | {} | {} |\n",
+                    run.label,
+                    p.kind.name(),
+                    m.mb_per_sec(),
+                    m.mb_per_cpu_sec(),
+                    m.events_per_cpu_sec(),
+                    m.secs_per_gb(),
+                    fmt_opt(m.alerts),
+                    rules,
+                    m.peak_rss_bytes.map(mb).unwrap_or_else(|| "–".to_string()),
+                    frac
+                );
+            }
+        }
+        s
+    }
+
+    /// Time per GB and peak RSS of each hunt pass at each size.
+    pub fn scaling(&self) -> String {
+        let mut s = String::new();
+        for kind in [PassKind::Normalize, PassKind::HuntSeeds, PassKind::HuntAll] {
+            let points: Vec<String> = self
+                .runs
+                .iter()
+                .filter_map(|r| {
+                    let m = r.get(kind)?;
+                    let rss = m
+                        .peak_rss_bytes
+                        .map(|b| format!(", {} MB RSS", mb(b)))
+                        .unwrap_or_default();
+                    Some(format!("{}: {:.2} s/GB{rss}", r.label, m.secs_per_gb()))
+                })
+                .collect();
+            if !points.is_empty() {
+                s += &format!("- {}: {}\n", kind.name(), points.join("; "));
+            }
+        }
+        s
+    }
+
+    /// The issue's targets, judged on this run.
+    pub fn targets(&self) -> Vec<Target> {
+        let mut t = Vec::new();
+        let hunts: Vec<(&SizeRun, &Measure)> = self
+            .runs
+            .iter()
+            .filter_map(|r| Some((r, r.get(PassKind::HuntSeeds)?)))
+            .collect();
+        let largest = hunts.iter().max_by_key(|(r, _)| r.file_bytes);
+
+        t.push(match largest {
+            Some((r, m)) => {
+                let v = one_core_mb_per_sec(m);
+                Target {
+                    name: "hunt with the 5 seeds ≥ 1 GB/s on one core".into(),
+                    met: Some(v >= TARGET_MB_PER_SEC),
+                    detail: format!(
+                        "{v:.0} MB/s at {} (lower of {:.0} MB/s wall clock and {:.0} MB per CPU second)",
+                        r.label,
+                        m.mb_per_sec(),
+                        m.mb_per_cpu_sec()
+                    ),
+                }
+            }
+            None => not_measured("hunt with the 5 seeds ≥ 1 GB/s on one core", "hunt did not run"),
+        });
+
+        t.push(match largest.and_then(|(r, m)| Some((r, m, r.parse_limit()?))) {
+            Some((r, m, (kind, limit))) => {
+                let frac = m.mb_per_sec() / limit;
+                Target {
+                    name: "hunt with the 5 seeds ≥ 60% of the parse-only limit".into(),
+                    met: Some(frac >= TARGET_PARSE_FRACTION),
+                    detail: format!(
+                        "{:.0}% at {} ({:.0} MB/s vs {:.0} MB/s for {})",
+                        100.0 * frac,
+                        r.label,
+                        m.mb_per_sec(),
+                        limit,
+                        kind.name()
+                    ),
+                }
+            }
+            None => not_measured(
+                "hunt with the 5 seeds ≥ 60% of the parse-only limit",
+                "needs hunt and parse",
+            ),
+        });
+
+        let rss_name = "peak RSS < 200 MB on 5 GB";
+        t.push(match largest.and_then(|(r, m)| Some((r, m.peak_rss_bytes?))) {
+            Some((r, rss)) if r.file_bytes >= TARGET_RSS_AT * 95 / 100 => Target {
+                name: rss_name.into(),
+                met: Some(rss < TARGET_RSS_BYTES),
+                detail: format!("{} MB at {}", mb(rss), r.label),
+            },
+            Some((r, rss)) => not_measured(
+                rss_name,
+                &format!(
+                    "largest corpus was {}: {} MB there (rerun with --sizes ...,5G)",
+                    r.label,
+                    mb(rss)
+                ),
+            ),
+            None => not_measured(rss_name, "hunt did not run"),
+        });
+
+        let flat_name = "flat time per GB across sizes";
+        let per_gb: Vec<(&str, f64)> = hunts
+            .iter()
+            .map(|(r, m)| (r.label.as_str(), m.secs_per_gb()))
+            .collect();
+        t.push(if per_gb.len() >= 2 {
+            let min = per_gb.iter().map(|p| p.1).fold(f64::INFINITY, f64::min);
+            let max = per_gb.iter().map(|p| p.1).fold(0.0, f64::max);
+            let list: Vec<String> = per_gb.iter().map(|(l, v)| format!("{l} {v:.2}")).collect();
+            Target {
+                name: flat_name.into(),
+                met: Some(max <= min * TARGET_FLAT_FACTOR),
+                detail: format!(
+                    "hunt (5 seeds) s/GB: {}; max/min = {:.2} (met when ≤ {TARGET_FLAT_FACTOR})",
+                    list.join(", "),
+                    max / min
+                ),
+            }
+        } else {
+            not_measured(flat_name, "needs hunt at two sizes or more")
+        });
+
+        let duck_name = "≥ 3× DuckDB (seed rules 000 + 004, DuckDB threads=1)";
+        t.push(match &self.duckdb {
+            Some(d) => Target {
+                name: duck_name.into(),
+                met: Some(d.ratio_threads_1 >= TARGET_DUCKDB_RATIO),
+                detail: format!(
+                    "speed ratio crowsnest/duckdb = {:.2} at {} (all threads: {:.2}), DuckDB {}",
+                    d.ratio_threads_1, d.label, d.ratio_threads_all, d.duckdb_version
+                ),
+            },
+            None => not_measured(duck_name, "DuckDB comparison did not run (--only duckdb)"),
+        });
+        t
+    }
+
+    /// The full report in Markdown.
+    pub fn markdown(&self) -> String {
+        let mut s = String::new();
+        s += "## crowsnest benchmark\n\n";
+        s += &format!("Machine: {}.  \n", self.machine.describe());
+        s += &format!("Command: `{}`  \n", self.command);
+        s += "MB = 10^6 bytes, GB = 10^9 bytes; corpus sizes are binary (1G = 2^30 bytes). Corpora are \
+               generated by `gen` (as `crowsnest generate --bytes`) and read from the page cache. \
+               Parse-only and normalize run in-process on one thread; hunt is the release `crowsnest` \
+               binary, timed from spawn to exit (rule loading included), its peak RSS from `wait4`. \
+               'events/s per core' is events per CPU second.\n\n";
+        for r in &self.runs {
+            let ev = r
+                .generated_events
+                .map(|e| format!(", {e} events"))
+                .unwrap_or_default();
+            let gs = r
+                .generate_secs
+                .map(|g| format!(", generated in {g:.1}s"))
+                .unwrap_or_default();
+            s += &format!("- {}: {} MB{ev}{gs}\n", r.label, mb(r.file_bytes));
+        }
+        s += "\n";
+        s += &self.table();
+        s += "\nScaling (time per GB and peak RSS by size):\n\n";
+        s += &self.scaling();
+        if let Some(d) = &self.duckdb {
+            s += "\n";
+            s += &d.text;
+        }
+        s += "\nTargets:\n\n";
+        for t in self.targets() {
+            let verdict = match t.met {
+                Some(true) => "met",
+                Some(false) => "NOT met",
+                None => "not measured",
+            };
+            s += &format!("- {}: **{verdict}** — {}\n", t.name, t.detail);
+        }
+        s
+    }
+}
+
+fn not_measured(name: &str, why: &str) -> Target {
+    Target {
+        name: name.to_string(),
+        met: None,
+        detail: why.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(bytes: u64, wall: f64, cpu: f64, rss: Option<u64>) -> Measure {
+        Measure {
+            bytes,
+            events: bytes / 1000,
+            wall_secs: wall,
+            cpu_secs: cpu,
+            peak_rss_bytes: rss,
+            ..Default::default()
+        }
+    }
+
+    fn run(label: &str, bytes: u64, parse_wall: f64, hunt_wall: f64, rss: u64) -> SizeRun {
+        SizeRun {
+            label: label.into(),
+            file_bytes: bytes,
+            generated_events: Some(bytes / 1000),
+            generate_secs: None,
+            passes: vec![
+                Pass {
+                    kind: PassKind::ParseDom,
+                    measure: m(bytes, parse_wall * 2.0, parse_wall * 2.0, None),
+                },
+                Pass {
+                    kind: PassKind::ParseLazy,
+                    measure: m(bytes, parse_wall, parse_wall, None),
+                },
+                Pass {
+                    kind: PassKind::HuntSeeds,
+                    measure: m(bytes, hunt_wall, hunt_wall, Some(rss)),
+                },
+            ],
+        }
+    }
+
+    fn report(runs: Vec<SizeRun>) -> Report {
+        Report {
+            machine: Machine::detect(),
+            command: "test".into(),
+            runs,
+            duckdb: None,
+        }
+    }
+
+    #[test]
+    fn targets_are_judged_on_the_largest_corpus() {
+        // 5 GiB in 4 s of hunt: 1342 MB/s; parse limit 5 GiB in 2 s.
+        let r = report(vec![
+            run("1G", 1 << 30, 0.4, 0.8, 50_000_000),
+            run("5G", 5 << 30, 2.0, 4.0, 60_000_000),
+        ]);
+        let t = r.targets();
+        assert_eq!(t[0].met, Some(true), "{:?}", t[0]);
+        assert_eq!(t[1].met, Some(false), "50% of the limit: {:?}", t[1]);
+        assert_eq!(t[2].met, Some(true), "{:?}", t[2]);
+        assert_eq!(t[3].met, Some(true), "{:?}", t[3]);
+        assert_eq!(t[4].met, None);
+        let md = r.markdown();
+        assert!(md.contains("| 5G | hunt, 5 seed rules | 1342 |"), "{md}");
+        assert!(md.contains("NOT met"));
+    }
+
+    #[test]
+    fn growing_time_per_gb_and_small_corpora_are_reported_as_such() {
+        let r = report(vec![
+            run("100M", 100 << 20, 0.1, 0.1, 300_000_000),
+            run("1G", 1 << 30, 1.0, 2.0, 300_000_000),
+        ]);
+        let t = r.targets();
+        assert_eq!(t[3].met, Some(false), "{:?}", t[3]);
+        assert_eq!(t[2].met, None, "RSS target is for 5 GB: {:?}", t[2]);
+        assert!(t[2].detail.contains("1G"));
+    }
+
+    #[test]
+    fn one_core_throughput_takes_the_lower_figure() {
+        let a = m(2_000_000_000, 1.0, 2.0, None);
+        assert!((one_core_mb_per_sec(&a) - 1000.0).abs() < 1e-9);
+        let b = m(2_000_000_000, 2.0, 1.0, None);
+        assert!((one_core_mb_per_sec(&b) - 1000.0).abs() < 1e-9);
+    }
+}
