@@ -1,1 +1,317 @@
-//! placeholder
+//! Reading events: files, gzip, stdin and directories in; normalized [`events::Document`]s out.
+//!
+//! The crate turns every input record into the document Elasticsearch would hold after Elastic
+//! Agent and the ingest pipeline of the integration that owns it:
+//!
+//! * Kubernetes audit events become `logs-kubernetes.audit_logs-<namespace>` documents exactly
+//!   as the `kubernetes.audit_logs` data stream's pipeline writes them (see [`audit`]).
+//! * Process events from Falco and Tetragon become `logs-cloud_defend.process-<namespace>`
+//!   documents with the ECS fields Elastic Defend for Containers writes (see [`process`]).
+//! * Documents already in ECS shape pass through untouched.
+//!
+//! # Record shapes
+//!
+//! Each line (or pretty-printed multi-line JSON document) is classified by [`detect_shape`]:
+//!
+//! | shape | recognised by | yields |
+//! |---|---|---|
+//! | [`Shape::AuditEvent`] | `kind: Event`/audit fields, `apiVersion: audit.k8s.io/v1` | one audit doc |
+//! | [`Shape::LegacyAuditEvent`] | audit fields with `v1beta1`/`v1alpha1`/no `apiVersion` | one audit doc |
+//! | [`Shape::EventList`] | `kind: EventList` (webhook body) | one audit doc per item |
+//! | [`Shape::GkeLogEntry`] | `protoPayload` (Cloud Logging `LogEntry`) | one audit doc |
+//! | [`Shape::AksRecord`] | `category`, `operationName`, `resourceId`, `time` | one audit doc |
+//! | [`Shape::Records`] | `{"records":[...]}` (Azure Event Hub / diagnostic export) | one doc per record |
+//! | [`Shape::JsonArray`] | a top-level JSON array | one doc per element |
+//! | [`Shape::EcsDocument`] | `@timestamp` plus `data_stream`/`event`/`kubernetes` | the doc unchanged |
+//! | [`Shape::FalcoAlert`] | `rule`, `priority`, `output` | one process doc |
+//! | [`Shape::TetragonExec`], [`Shape::TetragonExit`] | `process_exec` / `process_exit` | one process doc |
+//!
+//! Anything else is an error naming the line: input never vanishes silently.
+//!
+//! # Agent-set fields and time
+//!
+//! Besides what the pipelines derive, every produced document gets what Elastic Agent and
+//! Fleet's final pipeline add: `data_stream.{type,dataset,namespace}`, `event.dataset`,
+//! `event.ingested`, `ecs.version`, `@timestamp`. [`TimePolicy`] chooses the clock:
+//!
+//! * [`TimePolicy::Replay`] (default, deterministic): for audit events `@timestamp` is
+//!   `requestReceivedTimestamp` (after the pipeline's renames, so GKE's `receiveTimestamp`;
+//!   else `stageTimestamp`, which is where legacy `timestamp` lands), rendered at millisecond
+//!   precision, and `event.ingested` is the same instant truncated to the second. An audit
+//!   record with no time at all is an input error in this mode.
+//! * [`TimePolicy::Live`]: as Elastic Agent does, `@timestamp` is the moment the line is read
+//!   (millisecond precision) and `event.ingested` the current time truncated to the second.
+//!
+//! In both modes the AKS path keeps what Elastic's pipeline does: `@timestamp` from the record's
+//! `time`. Process events always take `@timestamp` from the sensor's event time (Defend writes
+//! the kernel event time, not the read time); only `event.ingested` follows the policy.
+//! ECS documents keep their own `@timestamp`, `event.ingested` and `data_stream.*`; missing
+//! ones are filled in.
+//!
+//! # Identity and origin
+//!
+//! `Document::index` is the data stream name, `Document::id` a 128-bit MurmurHash3 of the raw
+//! record bytes (the trimmed line), base64url without padding: stable across runs, distinct
+//! for distinct records. A record that yields several documents (EventList, records wrapper,
+//! array) hashes each member's compact JSON instead. `Document::origin` is (input name, first
+//! line of the record).
+//!
+//! # Process-event mapping (Falco, Tetragon → Defend for Containers ECS)
+//!
+//! | ECS field | Tetragon `process_exec`/`process_exit` | Falco alert (`output_fields`) |
+//! |---|---|---|
+//! | `event.dataset`, `data_stream.dataset` | `cloud_defend.process` | `cloud_defend.process` |
+//! | `event.module`, `event.kind`, `event.category` | `cloud_defend`, `event`, `process` | same |
+//! | `event.type` / `event.action` | exec: `start`/`exec`; exit: `end`/`end` | `evt.type` execve/execveat: `start`/`exec`; clone/fork/vfork: `start`/`fork`; procexit: `end`/`end`; no `evt.type` and no `fd.*` field: `start`/`exec` (Falco's process-spawn rules); otherwise `info`/`evt.type` or `alert` |
+//! | `@timestamp` | `time`, else `process.start_time` | `time`, else `evt.time` (epoch ns) |
+//! | `process.executable` | `process.binary` | `proc.exepath`, else `proc.exe` when absolute |
+//! | `process.name` | basename of `binary` | `proc.name`, else first word of `proc.cmdline` |
+//! | `process.args` | `[binary] + arguments` split shell-style (Tetragon quotes args with spaces) | `proc.cmdline` split on spaces |
+//! | `process.args_count`, `process.command_line` | from the args | `proc.cmdline` |
+//! | `process.pid`, `process.working_directory`, `process.start` | `pid`, `cwd`, `start_time` | `proc.pid`, `proc.cwd` |
+//! | `process.entity_id`, `process.parent.entity_id` | `exec_id`, `parent_exec_id` | — |
+//! | `process.user.id`, `user.id` | `uid` (as a string) | `user.uid` |
+//! | `user.name` | — | `user.name` |
+//! | `process.interactive` | — (Tetragon does not report a tty) | `proc.tty != 0` |
+//! | `process.parent.{name,executable,args,pid,working_directory,start,entity_id}` | `parent.*` as above | `proc.pname`, `proc.pexepath`, `proc.pcmdline`, `proc.ppid` |
+//! | `process.entry_leader.*` | — (not reported) | — |
+//! | `process.exit_code`, `process.end` | exit: `status`, `time` | — |
+//! | `container.id` | `pod.container.id` without `docker://`/`containerd://` | `container.id` |
+//! | `container.name` | `pod.container.name` | `container.name` |
+//! | `container.image.name`, `.tag` | `pod.container.image.name` split at the tag | `container.image.repository`, `container.image.tag` |
+//! | `orchestrator.resource.name` (pod), `orchestrator.namespace` | `pod.name`, `pod.namespace` | `k8s.pod.name`, `k8s.ns.name` |
+//! | `orchestrator.resource.type`, `orchestrator.type` | `pod`, `kubernetes` when a pod is known | same |
+//! | `orchestrator.resource.label` | `pod_labels` as `key:value` | — |
+//! | `host.name`, `host.hostname` | `node_name` | `hostname` |
+//! | `host.os.type` | `linux` | `linux` |
+//! | `falco.*` / — | — | `rule`, `priority`, `output`, `tags`, `source`, `output_fields` kept under `falco` |
+//!
+//! # Projection
+//!
+//! [`Options::fields`] names the ECS fields a consumer needs. The reader then skips building
+//! the large subtrees no requested field can come from (`requestObject`, `responseObject`, ...),
+//! which is where most audit bytes are. Documents keep every requested field plus `@timestamp`,
+//! `event.ingested` and `data_stream.*` (they may contain more).
+
+pub mod audit;
+mod framing;
+mod hash;
+pub mod process;
+mod project;
+mod reader;
+mod shape;
+mod util;
+mod validate;
+
+use std::fmt;
+use std::sync::Arc;
+
+use events::{Document, Map, Origin, Value};
+
+pub use reader::{Progress, Reader};
+pub use shape::{Shape, detect_shape};
+
+/// How the reader behaves.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Longest accepted record in bytes (default 4 MiB); longer lines are skipped and reported.
+    pub max_line_bytes: usize,
+    /// Stop at the first bad record. Enforced by the caller; the reader always yields errors.
+    pub strict: bool,
+    /// Data stream namespace (`logs-kubernetes.audit_logs-<namespace>`), default `default`.
+    pub namespace: String,
+    /// Where `@timestamp` and `event.ingested` come from.
+    pub time_policy: TimePolicy,
+    /// Keep the raw record as `event.original` (and tag `preserve_original_event`).
+    pub preserve_original: bool,
+    /// When set, documents need only contain these fields (see the crate docs).
+    pub fields: Option<Vec<String>>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            max_line_bytes: 4 * 1024 * 1024,
+            strict: false,
+            namespace: "default".to_string(),
+            time_policy: TimePolicy::Replay,
+            preserve_original: false,
+            fields: None,
+        }
+    }
+}
+
+/// Where `@timestamp` and `event.ingested` come from (see the crate docs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimePolicy {
+    Replay,
+    Live,
+}
+
+/// A record that could not be turned into documents, or an input that could not be read.
+#[derive(Debug, Clone)]
+pub struct InputError {
+    pub source: String,
+    pub line: u64,
+    pub reason: String,
+}
+
+impl fmt::Display for InputError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}", self.source, self.line, self.reason)
+    }
+}
+
+impl std::error::Error for InputError {}
+
+/// Normalizes one record (one line, or one whole JSON document) into documents.
+pub fn normalize_line(line: &[u8], opts: &Options) -> Result<Vec<Document>, String> {
+    let ctx = Ctx::new(opts);
+    normalize_bytes(line, &ctx, JsonParser::Sonic)
+}
+
+/// Normalizes an already parsed record (used by the webhook receiver). The `_id` is the hash
+/// of the record's compact JSON.
+pub fn normalize_value(v: &Value, opts: &Options) -> Result<Vec<Document>, String> {
+    let ctx = Ctx::new(opts);
+    let raw = v.to_json();
+    normalize_parsed(v.clone(), raw.as_bytes(), &ctx)
+}
+
+/// The JSON parser used for a record (the bench compares them).
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JsonParser {
+    Sonic,
+    SerdeJson,
+}
+
+/// [`normalize_line`] with a chosen parser (for the bench).
+#[doc(hidden)]
+pub fn normalize_line_with(line: &[u8], opts: &Options, parser: JsonParser) -> Result<Vec<Document>, String> {
+    let ctx = Ctx::new(opts);
+    normalize_bytes(line, &ctx, parser)
+}
+
+/// Per-reader state derived from the options once.
+pub(crate) struct Ctx<'a> {
+    pub opts: &'a Options,
+    pub projection: Option<std::borrow::Cow<'a, project::Projection>>,
+}
+
+impl<'a> Ctx<'a> {
+    pub(crate) fn new(opts: &'a Options) -> Self {
+        Ctx {
+            opts,
+            projection: opts
+                .fields
+                .as_deref()
+                .map(|f| std::borrow::Cow::Owned(project::Projection::new(f))),
+        }
+    }
+
+    /// A context reusing an already built projection.
+    pub(crate) fn with_projection(opts: &'a Options, projection: Option<&'a project::Projection>) -> Self {
+        Ctx {
+            opts,
+            projection: projection.map(std::borrow::Cow::Borrowed),
+        }
+    }
+
+    /// The current time (Live policy); taken per record, as the agent stamps each line.
+    pub(crate) fn now(&self) -> i64 {
+        events::time::now_nanos()
+    }
+}
+
+pub(crate) fn normalize_bytes(line: &[u8], ctx: &Ctx, parser: JsonParser) -> Result<Vec<Document>, String> {
+    let line = util::trim_ascii(line);
+    if let Err(e) = std::str::from_utf8(line) {
+        return Err(format!("invalid UTF-8 at byte {}", e.valid_up_to()));
+    }
+    let value = match (ctx.projection.as_deref(), parser) {
+        (Some(p), JsonParser::Sonic) => p.parse_sonic(line),
+        (Some(p), JsonParser::SerdeJson) => p.parse_serde_json(line),
+        (None, JsonParser::Sonic) => Value::from_json_slice(line).map_err(|e| e.to_string()),
+        (None, JsonParser::SerdeJson) => serde_json::from_slice::<Value>(line).map_err(|e| e.to_string()),
+    }
+    .map_err(|e| format!("malformed JSON: {e}"))?;
+    normalize_parsed(value, line, ctx)
+}
+
+/// Normalizes a parsed record whose raw bytes are `raw` (for the `_id` and `event.original`).
+pub(crate) fn normalize_parsed(value: Value, raw: &[u8], ctx: &Ctx) -> Result<Vec<Document>, String> {
+    let shape = detect_shape(&value);
+    match shape {
+        Shape::EventList | Shape::Records | Shape::JsonArray => {
+            let items = shape::members(value, shape)?;
+            let mut out = Vec::with_capacity(items.len());
+            for (i, item) in items.into_iter().enumerate() {
+                let inner = detect_shape(&item);
+                if matches!(inner, Shape::EventList | Shape::Records | Shape::JsonArray) {
+                    return Err(format!(
+                        "member {i} of the {}: nested {} is not supported",
+                        shape.name(),
+                        inner.name()
+                    ));
+                }
+                let member_raw = item.to_json();
+                let doc = normalize_one(item, inner, member_raw.as_bytes(), ctx)
+                    .map_err(|e| format!("member {i} of the {}: {e}", shape.name()))?;
+                out.push(doc);
+            }
+            Ok(out)
+        }
+        _ => Ok(vec![normalize_one(value, shape, raw, ctx)?]),
+    }
+}
+
+fn normalize_one(value: Value, shape: Shape, raw: &[u8], ctx: &Ctx) -> Result<Document, String> {
+    let Value::Object(map) = value else {
+        return Err(format!("expected a JSON object, found {}", value.type_name()));
+    };
+    let original = ctx
+        .opts
+        .preserve_original
+        .then(|| String::from_utf8_lossy(raw).into_owned());
+    let (source, index) = match shape {
+        Shape::AuditEvent | Shape::LegacyAuditEvent | Shape::GkeLogEntry => {
+            audit::normalize(map, None, original, ctx)?
+        }
+        Shape::AksRecord => audit::normalize_aks(map, original, ctx)?,
+        Shape::EcsDocument => process::pass_through(map, ctx)?,
+        Shape::FalcoAlert => process::falco(map, original, ctx)?,
+        Shape::TetragonExec | Shape::TetragonExit => process::tetragon(map, shape, original, ctx)?,
+        Shape::Unknown(why) => return Err(why.to_string()),
+        Shape::EventList | Shape::Records | Shape::JsonArray => {
+            return Err(format!("a {} cannot be normalized as one document", shape.name()));
+        }
+    };
+    Ok(Document {
+        source,
+        id: hash::record_id(raw),
+        index,
+        origin: None,
+    })
+}
+
+/// Builds the `data_stream.*`/`event.dataset` fields and returns the index name.
+pub(crate) fn set_data_stream(doc: &mut Map, dataset: &str, namespace: &str) -> String {
+    let mut ds = Map::with_capacity(3);
+    ds.insert("dataset", Value::from(dataset));
+    ds.insert("namespace", Value::from(namespace));
+    ds.insert("type", Value::from("logs"));
+    doc.insert("data_stream", Value::Object(ds));
+    util::set_path(doc, "event.dataset", Value::from(dataset));
+    format!("logs-{dataset}-{namespace}")
+}
+
+/// Attaches the origin to documents produced from one record.
+pub(crate) fn with_origin(docs: &mut [Document], source: &Arc<str>, line: u64) {
+    for d in docs {
+        d.origin = Some(Origin {
+            source: source.clone(),
+            line,
+        });
+    }
+}

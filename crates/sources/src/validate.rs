@@ -1,0 +1,175 @@
+//! Type checks of the known fields of an audit record. A field of the wrong JSON type (what
+//! Elasticsearch would reject with a mapping error, or what would break the pipeline) makes the
+//! record an input error naming the field. Nulls count as absent.
+
+use events::{Map, Value};
+
+const STRINGS: [&str; 9] = [
+    "kind",
+    "apiVersion",
+    "level",
+    "auditID",
+    "stage",
+    "requestURI",
+    "verb",
+    "userAgent",
+    "insertId",
+];
+const TIMESTAMPS: [&str; 4] = [
+    "requestReceivedTimestamp",
+    "stageTimestamp",
+    "timestamp",
+    "receiveTimestamp",
+];
+const OBJECT_REF_STRINGS: [&str; 8] = [
+    "resource",
+    "namespace",
+    "name",
+    "uid",
+    "apiGroup",
+    "apiVersion",
+    "resourceVersion",
+    "subresource",
+];
+
+fn wrong(field: &str, expected: &str, v: &Value) -> String {
+    format!("field `{field}` must be {expected}, found {}", v.type_name())
+}
+
+fn check_str(m: &Map, key: &str, path: &str) -> Result<(), String> {
+    match m.get(key) {
+        None | Some(Value::Null) | Some(Value::Str(_)) => Ok(()),
+        Some(v) => Err(wrong(path, "a string", v)),
+    }
+}
+
+fn check_obj<'a>(m: &'a Map, key: &str, path: &str) -> Result<Option<&'a Map>, String> {
+    match m.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Object(o)) => Ok(Some(o)),
+        Some(v) => Err(wrong(path, "an object", v)),
+    }
+}
+
+fn check_str_array(m: &Map, key: &str, path: &str) -> Result<(), String> {
+    match m.get(key) {
+        None | Some(Value::Null) => Ok(()),
+        Some(Value::Array(items)) => match items.iter().find(|v| !matches!(v, Value::Str(_) | Value::Null)) {
+            None => Ok(()),
+            Some(bad) => Err(format!(
+                "field `{path}` must be an array of strings, found an element of type {}",
+                bad.type_name()
+            )),
+        },
+        Some(v) => Err(wrong(path, "an array of strings", v)),
+    }
+}
+
+fn check_user(m: &Map, key: &str) -> Result<(), String> {
+    let Some(user) = check_obj(m, key, key)? else {
+        return Ok(());
+    };
+    check_str(user, "username", &format!("{key}.username"))?;
+    check_str(user, "uid", &format!("{key}.uid"))?;
+    check_str_array(user, "groups", &format!("{key}.groups"))?;
+    if let Some(extra) = check_obj(user, "extra", &format!("{key}.extra"))? {
+        for (k, v) in extra.iter() {
+            if !matches!(v, Value::Str(_)) {
+                check_str_array(extra, k, &format!("{key}.extra.{k}"))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Checks the fields of an audit Event (or GKE `LogEntry`) before normalization.
+pub(crate) fn audit_record(m: &Map) -> Result<(), String> {
+    for key in STRINGS {
+        check_str(m, key, key)?;
+    }
+    for key in TIMESTAMPS {
+        match m.get(key) {
+            None | Some(Value::Null) => {}
+            Some(Value::Str(s)) => {
+                if events::time::parse_timestamp(s).is_none() {
+                    return Err(format!("field `{key}` is not a valid timestamp: {s:?}"));
+                }
+            }
+            Some(v) => return Err(wrong(key, "an RFC 3339 timestamp string", v)),
+        }
+    }
+    check_str_array(m, "sourceIPs", "sourceIPs")?;
+    check_user(m, "user")?;
+    check_user(m, "impersonatedUser")?;
+    if let Some(obj_ref) = check_obj(m, "objectRef", "objectRef")? {
+        for key in OBJECT_REF_STRINGS {
+            check_str(obj_ref, key, &format!("objectRef.{key}"))?;
+        }
+    }
+    if let Some(status) = check_obj(m, "responseStatus", "responseStatus")? {
+        match status.get("code") {
+            None | Some(Value::Null) | Some(Value::Int(_)) => {}
+            Some(v) => return Err(wrong("responseStatus.code", "an integer", v)),
+        }
+    }
+    for key in ["annotations", "labels"] {
+        if let Some(ann) = check_obj(m, key, key)? {
+            for (k, v) in ann.iter() {
+                if !matches!(v, Value::Str(_) | Value::Null) {
+                    return Err(wrong(&format!("{key}.{k}"), "a string", v));
+                }
+            }
+        }
+    }
+    for key in ["metadata", "protoPayload", "resource", "operation"] {
+        check_obj(m, key, key)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(text: &str) -> Result<(), String> {
+        audit_record(Value::from_json(text).unwrap().as_object().unwrap())
+    }
+
+    #[test]
+    fn wrong_types_are_named() {
+        assert!(
+            check(
+                r#"{"verb":"get","sourceIPs":["1.2.3.4"],"requestReceivedTimestamp":"2020-01-01T00:00:00Z"}"#
+            )
+            .is_ok()
+        );
+        let e = check(r#"{"requestReceivedTimestamp":5}"#).unwrap_err();
+        assert!(
+            e.contains("requestReceivedTimestamp") && e.contains("number"),
+            "{e}"
+        );
+        let e = check(r#"{"sourceIPs":"x"}"#).unwrap_err();
+        assert!(e.contains("sourceIPs") && e.contains("string"), "{e}");
+        assert!(
+            check(r#"{"user":{"groups":[1]}}"#)
+                .unwrap_err()
+                .contains("user.groups")
+        );
+        assert!(
+            check(r#"{"responseStatus":{"code":"200"}}"#)
+                .unwrap_err()
+                .contains("responseStatus.code")
+        );
+        assert!(
+            check(r#"{"stageTimestamp":"yesterday"}"#)
+                .unwrap_err()
+                .contains("stageTimestamp")
+        );
+        assert!(
+            check(r#"{"annotations":{"a":1}}"#)
+                .unwrap_err()
+                .contains("annotations.a")
+        );
+        assert!(check(r#"{"verb":null,"user":{"extra":{"k":["v"],"s":"v"}}}"#).is_ok());
+    }
+}
