@@ -1,1 +1,211 @@
-//! placeholder
+//! EQL for crowsnest: parse, analyze and run Elastic Event Query Language queries (event
+//! queries, `sequence` with `maxspan`/`by`/`until`/`runs`, `sample`, `head`/`tail` pipes) over
+//! [`events::Document`]s, in batch ([`search`]) or streaming ([`Engine`]) mode, without
+//! Elasticsearch.
+//!
+//! Semantics follow Elasticsearch's EQL documentation: `==`, `like`, `regex` and `in` are
+//! case-sensitive, `:`, `like~`, `regex~`, `in~` and the `~` functions are not; a condition on a
+//! multi-valued field holds when any value satisfies it; comparisons with a missing value are
+//! null and `not null` stays null (only `== null` / `!= null` test presence); sequences
+//! order events by (timestamp, tiebreaker) and keep one pending partial per key and stage.
+//!
+//! Not supported (reported as compile errors): missing-event stages `![...]`, `join`, pipes
+//! other than `head` and `tail`.
+
+mod analyze;
+mod ast;
+mod diagnostic;
+mod engine;
+mod expr;
+mod lexer;
+mod parser;
+mod sample;
+mod sequence;
+mod value;
+
+use std::sync::Arc;
+
+use events::{Catalog, Document, Value};
+
+pub use diagnostic::Diagnostic;
+pub use engine::Engine;
+
+use analyze::{Analyzer, Plan};
+use ast::Pipe;
+
+/// A compiled query: cheap to clone, shareable across threads.
+#[derive(Clone, Debug)]
+pub struct Query {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    plan: Plan,
+    pipes: Vec<Pipe>,
+    needed: Vec<String>,
+}
+
+/// Parses and analyzes `query` against the field catalog.
+pub fn compile(query: &str, catalog: &Catalog) -> Result<Query, Diagnostic> {
+    let inner = (|| {
+        let stmt = parser::parse(query)?;
+        let analyzer = Analyzer { catalog, src: query };
+        let plan = analyzer.plan(&stmt.query)?;
+        let pipes = stmt.pipes.iter().map(|(p, _)| *p).collect();
+        let needed = needed_fields(&plan);
+        Ok(Inner { plan, pipes, needed })
+    })()
+    .map_err(|d: Diagnostic| d.locate(query))?;
+    Ok(Query {
+        inner: Arc::new(inner),
+    })
+}
+
+fn needed_fields(plan: &Plan) -> Vec<String> {
+    let mut out = Vec::new();
+    let filter = |f: &analyze::Filter, out: &mut Vec<String>| {
+        if f.category.is_some() {
+            out.push("event.category".to_string());
+        }
+        f.condition.fields(out);
+    };
+    match plan {
+        Plan::Event(f) => filter(f, &mut out),
+        Plan::Sequence { stages, until, .. } => {
+            for s in stages.iter().chain(until) {
+                filter(&s.filter, &mut out);
+                s.keys.iter().for_each(|k| k.expr.fields(&mut out));
+            }
+        }
+        Plan::Sample { stages } => {
+            for s in stages {
+                filter(&s.filter, &mut out);
+                s.keys.iter().for_each(|k| k.expr.fields(&mut out));
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+impl Query {
+    pub(crate) fn plan(&self) -> &Plan {
+        &self.inner.plan
+    }
+
+    /// The document fields the query reads (conditions, categories and join keys), sorted.
+    pub fn needed_fields(&self) -> Vec<String> {
+        self.inner.needed.clone()
+    }
+
+    pub fn is_sequence(&self) -> bool {
+        matches!(self.inner.plan, Plan::Sequence { .. })
+    }
+
+    pub fn is_sample(&self) -> bool {
+        matches!(self.inner.plan, Plan::Sample { .. })
+    }
+
+    pub fn maxspan_nanos(&self) -> Option<i64> {
+        match &self.inner.plan {
+            Plan::Sequence { maxspan, .. } => *maxspan,
+            _ => None,
+        }
+    }
+
+    /// Could this document match any stage (or the `until` condition) of the query? Sound: a
+    /// document for which this is false can be dropped without changing any result.
+    pub fn prefilter(&self, doc: &Document) -> bool {
+        match &self.inner.plan {
+            Plan::Event(f) => f.matches(doc),
+            Plan::Sequence { stages, until, .. } => stages.iter().chain(until).any(|s| s.filter.matches(doc)),
+            Plan::Sample { stages } => stages.iter().any(|s| s.filter.matches(doc)),
+        }
+    }
+
+    /// A streaming engine for this query.
+    pub fn engine(&self, opts: EngineOptions) -> Engine {
+        Engine::new(self.clone(), opts)
+    }
+}
+
+/// How the engine reads event time and how long it waits for out-of-order events.
+#[derive(Clone, Debug)]
+pub struct EngineOptions {
+    /// Field holding the event time (`@timestamp`).
+    pub timestamp_field: String,
+    /// Field ordering events with equal timestamps.
+    pub tiebreaker_field: Option<String>,
+    /// How far behind the newest timestamp seen an event may arrive and still be ordered.
+    pub allowed_lateness_nanos: i64,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            timestamp_field: "@timestamp".to_string(),
+            tiebreaker_field: None,
+            allowed_lateness_nanos: 0,
+        }
+    }
+}
+
+/// One result: a matching event, or a sequence (or sample) of events with its join keys.
+#[derive(Debug, Clone)]
+pub enum Match {
+    Event(Arc<Document>),
+    Sequence(SequenceMatch),
+}
+
+#[derive(Debug, Clone)]
+pub struct SequenceMatch {
+    pub events: Vec<Arc<Document>>,
+    pub join_keys: Vec<Value>,
+}
+
+/// Batch mode, like the `_eql/search` API: orders the documents by (timestamp, tiebreaker,
+/// input position), runs the query, and applies `head`/`tail`. Sample results come one per
+/// join key, ordered by key.
+pub fn search(q: &Query, docs: impl IntoIterator<Item = Document>, opts: &EngineOptions) -> Vec<Match> {
+    let mut sorted: Vec<(i64, engine::Tie, usize, Arc<Document>)> = docs
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, d)| {
+            let ts = engine::read_timestamp(&d, &opts.timestamp_field)?;
+            let tie = engine::read_tie(&d, opts.tiebreaker_field.as_deref());
+            Some((ts, tie, i, Arc::new(d)))
+        })
+        .collect();
+    sorted.sort_by(|a, b| (a.0, &a.1, a.2).cmp(&(b.0, &b.1, b.2)));
+    let mut eng = q.engine(EngineOptions {
+        allowed_lateness_nanos: 0,
+        ..opts.clone()
+    });
+    let mut results = Vec::new();
+    for (_, _, _, d) in sorted {
+        results.extend(eng.push(d));
+    }
+    results.extend(eng.finish());
+    if q.is_sample() {
+        results.sort_by_key(sample_key);
+    }
+    for pipe in &q.inner.pipes {
+        match *pipe {
+            Pipe::Head(n) => results.truncate(n),
+            Pipe::Tail(n) => {
+                let skip = results.len().saturating_sub(n);
+                results.drain(..skip);
+            }
+        }
+    }
+    results
+}
+
+fn sample_key(m: &Match) -> Vec<String> {
+    match m {
+        Match::Sequence(s) => s.join_keys.iter().map(|v| v.to_string()).collect(),
+        Match::Event(_) => Vec::new(),
+    }
+}

@@ -1,0 +1,573 @@
+//! Compiled expressions and their evaluation against one document: three-valued logic,
+//! any-match over multi-valued fields, the string-matching operators and the EQL functions.
+
+use std::borrow::Cow;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use events::Document;
+use regex::Regex;
+use smallvec::smallvec;
+
+use crate::ast::{ArithOp, CmpOp};
+use crate::value::{CmpMode, Scalar, Vals, bool_vals, compare, eq_ignore_case, equals, format_float, truth};
+
+/// A constant of the query.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Const {
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+}
+
+impl Const {
+    fn scalar(&self) -> Scalar<'_> {
+        match self {
+            Const::Bool(b) => Scalar::Bool(*b),
+            Const::Int(i) => Scalar::Int(*i),
+            Const::Float(f) => Scalar::Float(*f),
+            Const::Str(s) => Scalar::Str(Cow::Borrowed(s)),
+        }
+    }
+}
+
+/// The EQL functions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Func {
+    Add,
+    Between,
+    CidrMatch,
+    Concat,
+    Divide,
+    EndsWith,
+    IndexOf,
+    Length,
+    Modulo,
+    Multiply,
+    Number,
+    StartsWith,
+    String,
+    StringContains,
+    Substring,
+    Subtract,
+}
+
+/// A compiled pattern of `:`, `like` or `regex`.
+#[derive(Debug, Clone)]
+pub enum Matcher {
+    /// No wildcard: plain (possibly case-insensitive) equality.
+    Exact(String, bool),
+    Regex(Regex),
+}
+
+impl Matcher {
+    fn matches(&self, s: &str) -> bool {
+        match self {
+            Matcher::Exact(p, false) => p == s,
+            Matcher::Exact(p, true) => eq_ignore_case(p, s),
+            Matcher::Regex(r) => r.is_match(s),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum Expr {
+    Const(Const),
+    Null,
+    Field(Arc<str>),
+    Not(Box<Expr>),
+    And(Box<Expr>, Box<Expr>),
+    Or(Box<Expr>, Box<Expr>),
+    Cmp(CmpOp, Box<Expr>, Box<Expr>, CmpMode),
+    /// `e == null` (false) / `e != null` (true).
+    IsNull(Box<Expr>, bool),
+    In(Box<Expr>, Vec<Expr>, bool, CmpMode),
+    Match(Box<Expr>, Vec<Matcher>),
+    Call(Func, Vec<Expr>, bool),
+    Arith(ArithOp, Box<Expr>, Box<Expr>),
+    Neg(Box<Expr>),
+}
+
+/// Limit on the combinations of multi-valued function arguments explored.
+const MAX_COMBINATIONS: usize = 4096;
+
+impl Expr {
+    /// True when the condition holds (null counts as false).
+    pub fn test(&self, doc: &Document) -> bool {
+        truth(&self.eval(doc)) == Some(true)
+    }
+
+    pub fn eval<'a>(&'a self, doc: &'a Document) -> Vals<'a> {
+        match self {
+            Expr::Const(c) => smallvec![c.scalar()],
+            Expr::Null => Vals::new(),
+            Expr::Field(path) => {
+                let mut out = Vals::new();
+                doc.for_each_value(path, &mut |v| {
+                    if let Some(s) = Scalar::from_value(v) {
+                        out.push(s)
+                    }
+                });
+                out
+            }
+            Expr::Not(e) => bool_vals(truth(&e.eval(doc)).map(|b| !b)),
+            Expr::And(a, b) => {
+                let l = truth(&a.eval(doc));
+                if l == Some(false) {
+                    return bool_vals(Some(false));
+                }
+                let r = truth(&b.eval(doc));
+                bool_vals(match (l, r) {
+                    (_, Some(false)) => Some(false),
+                    (Some(true), Some(true)) => Some(true),
+                    _ => None,
+                })
+            }
+            Expr::Or(a, b) => {
+                let l = truth(&a.eval(doc));
+                if l == Some(true) {
+                    return bool_vals(Some(true));
+                }
+                let r = truth(&b.eval(doc));
+                bool_vals(match (l, r) {
+                    (_, Some(true)) => Some(true),
+                    (Some(false), Some(false)) => Some(false),
+                    _ => None,
+                })
+            }
+            Expr::IsNull(e, negated) => {
+                let present = !e.eval(doc).is_empty();
+                bool_vals(Some(present == *negated))
+            }
+            Expr::Cmp(op, a, b, mode) => {
+                let l = a.eval(doc);
+                if l.is_empty() {
+                    return Vals::new();
+                }
+                let r = b.eval(doc);
+                if r.is_empty() {
+                    return Vals::new();
+                }
+                let hit = l.iter().any(|x| r.iter().any(|y| cmp_holds(*op, x, y, *mode)));
+                bool_vals(Some(hit))
+            }
+            Expr::In(e, list, insensitive, mode) => {
+                let vals = e.eval(doc);
+                if vals.is_empty() {
+                    return Vals::new();
+                }
+                let hit = list.iter().any(|item| {
+                    let opts = item.eval(doc);
+                    vals.iter()
+                        .any(|v| opts.iter().any(|o| equals(v, o, *insensitive, *mode)))
+                });
+                bool_vals(Some(hit))
+            }
+            Expr::Match(e, matchers) => {
+                let vals = e.eval(doc);
+                if vals.is_empty() {
+                    return Vals::new();
+                }
+                let hit = vals.iter().any(|v| {
+                    let text = v.to_text();
+                    matchers.iter().any(|m| m.matches(&text))
+                });
+                bool_vals(Some(hit))
+            }
+            Expr::Arith(op, a, b) => {
+                let l = a.eval(doc);
+                let r = b.eval(doc);
+                let mut out = Vals::new();
+                for x in &l {
+                    for y in &r {
+                        if let Some(v) = arith(*op, x, y) {
+                            out.push(v);
+                        }
+                    }
+                }
+                out
+            }
+            Expr::Neg(e) => e
+                .eval(doc)
+                .into_iter()
+                .filter_map(|v| match v {
+                    Scalar::Int(i) => i.checked_neg().map(Scalar::Int),
+                    Scalar::Float(f) => Some(Scalar::Float(-f)),
+                    _ => None,
+                })
+                .collect(),
+            Expr::Call(func, args, insensitive) => call(*func, args, *insensitive, doc),
+        }
+    }
+
+    /// The field paths this expression reads.
+    pub fn fields(&self, out: &mut Vec<String>) {
+        match self {
+            Expr::Field(p) => out.push(p.to_string()),
+            Expr::Const(_) | Expr::Null => {}
+            Expr::Not(e) | Expr::IsNull(e, _) | Expr::Match(e, _) | Expr::Neg(e) => e.fields(out),
+            Expr::And(a, b) | Expr::Or(a, b) | Expr::Cmp(_, a, b, _) | Expr::Arith(_, a, b) => {
+                a.fields(out);
+                b.fields(out);
+            }
+            Expr::In(e, list, _, _) => {
+                e.fields(out);
+                list.iter().for_each(|x| x.fields(out));
+            }
+            Expr::Call(_, args, _) => args.iter().for_each(|x| x.fields(out)),
+        }
+    }
+}
+
+fn cmp_holds(op: CmpOp, a: &Scalar, b: &Scalar, mode: CmpMode) -> bool {
+    use std::cmp::Ordering::*;
+    match op {
+        CmpOp::Eq => equals(a, b, false, mode),
+        CmpOp::Ne => compare(a, b, mode).is_some_and(|o| o != Equal),
+        CmpOp::Lt => compare(a, b, mode) == Some(Less),
+        CmpOp::Le => matches!(compare(a, b, mode), Some(Less | Equal)),
+        CmpOp::Gt => compare(a, b, mode) == Some(Greater),
+        CmpOp::Ge => matches!(compare(a, b, mode), Some(Greater | Equal)),
+    }
+}
+
+fn num<'a>(s: &Scalar<'a>) -> Option<Scalar<'a>> {
+    match s {
+        Scalar::Int(_) | Scalar::Float(_) => Some(s.clone()),
+        Scalar::Str(t) => t
+            .trim()
+            .parse::<i64>()
+            .map(Scalar::Int)
+            .or_else(|_| t.trim().parse::<f64>().map(Scalar::Float))
+            .ok(),
+        Scalar::Bool(_) => None,
+    }
+}
+
+fn arith<'a>(op: ArithOp, a: &Scalar, b: &Scalar) -> Option<Scalar<'a>> {
+    let (a, b) = (num(a)?, num(b)?);
+    if let (Scalar::Int(x), Scalar::Int(y)) = (&a, &b) {
+        let (x, y) = (*x, *y);
+        return match op {
+            ArithOp::Add => x.checked_add(y).map(Scalar::Int),
+            ArithOp::Sub => x.checked_sub(y).map(Scalar::Int),
+            ArithOp::Mul => x.checked_mul(y).map(Scalar::Int),
+            ArithOp::Div => x.checked_div(y).map(Scalar::Int),
+            ArithOp::Mod => x.checked_rem(y).map(Scalar::Int),
+        };
+    }
+    let (x, y) = (a.as_f64()?, b.as_f64()?);
+    let r = match op {
+        ArithOp::Add => x + y,
+        ArithOp::Sub => x - y,
+        ArithOp::Mul => x * y,
+        ArithOp::Div => {
+            if y == 0.0 {
+                return None;
+            }
+            x / y
+        }
+        ArithOp::Mod => {
+            if y == 0.0 {
+                return None;
+            }
+            x % y
+        }
+    };
+    r.is_finite().then_some(Scalar::Float(r))
+}
+
+fn call<'a>(func: Func, args: &'a [Expr], ci: bool, doc: &'a Document) -> Vals<'a> {
+    let vals: Vec<Vals<'a>> = args.iter().map(|a| a.eval(doc)).collect();
+    if func == Func::CidrMatch {
+        // cidrMatch(ip, cidr...): any value of the ip in any of the blocks
+        let Some(ips) = vals.first() else {
+            return Vals::new();
+        };
+        if ips.is_empty() {
+            return Vals::new();
+        }
+        let hit = ips.iter().any(|ip| {
+            let Ok(ip) = ip.to_text().parse::<IpAddr>() else {
+                return false;
+            };
+            vals[1..]
+                .iter()
+                .flatten()
+                .any(|c| cidr_contains(&c.to_text(), ip))
+        });
+        return bool_vals(Some(hit));
+    }
+    // every argument's values, combined (any-match over multi-valued arguments)
+    let mut out = Vals::new();
+    let mut idx = vec![0usize; vals.len()];
+    let mut combos = 0;
+    let mut current: Vec<Option<&Scalar<'a>>> = vec![None; vals.len()];
+    loop {
+        for (i, v) in vals.iter().enumerate() {
+            current[i] = v.get(idx[i]);
+        }
+        if let Some(r) = apply(func, &current, ci)
+            && !out.contains(&r)
+        {
+            out.push(r);
+        }
+        combos += 1;
+        // advance the odometer
+        let mut i = 0;
+        loop {
+            if i == vals.len() || combos >= MAX_COMBINATIONS {
+                return out;
+            }
+            idx[i] += 1;
+            if idx[i] < vals[i].len() {
+                break;
+            }
+            idx[i] = 0;
+            i += 1;
+        }
+    }
+}
+
+fn text<'b>(s: Option<&'b Scalar>) -> Option<Cow<'b, str>> {
+    s.map(|v| v.to_text())
+}
+
+fn int(s: Option<&Scalar>) -> Option<i64> {
+    match s? {
+        Scalar::Int(i) => Some(*i),
+        Scalar::Float(f) => Some(*f as i64),
+        Scalar::Str(t) => t.trim().parse().ok(),
+        Scalar::Bool(_) => None,
+    }
+}
+
+fn lower(s: &str, ci: bool) -> Cow<'_, str> {
+    if ci {
+        Cow::Owned(s.to_lowercase())
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
+fn apply<'a>(func: Func, a: &[Option<&Scalar>], ci: bool) -> Option<Scalar<'a>> {
+    let arg = |i: usize| a.get(i).copied().flatten();
+    let owned = |s: String| Some(Scalar::Str(Cow::Owned(s)));
+    match func {
+        Func::Add => arith(ArithOp::Add, arg(0)?, arg(1)?),
+        Func::Subtract => arith(ArithOp::Sub, arg(0)?, arg(1)?),
+        Func::Multiply => arith(ArithOp::Mul, arg(0)?, arg(1)?),
+        Func::Divide => arith(ArithOp::Div, arg(0)?, arg(1)?),
+        Func::Modulo => arith(ArithOp::Mod, arg(0)?, arg(1)?),
+        Func::Between => {
+            let src = text(arg(0))?;
+            let left = text(arg(1))?;
+            let right = text(arg(2))?;
+            let greedy = match arg(3) {
+                None => false,
+                Some(Scalar::Bool(b)) => *b,
+                Some(_) => return None,
+            };
+            owned(between(&src, &left, &right, greedy, ci))
+        }
+        Func::Concat => {
+            let mut s = String::new();
+            for v in a {
+                s.push_str(&v.as_ref()?.to_text());
+            }
+            owned(s)
+        }
+        Func::EndsWith => {
+            let (s, p) = (text(arg(0))?, text(arg(1))?);
+            Some(Scalar::Bool(lower(&s, ci).ends_with(lower(&p, ci).as_ref())))
+        }
+        Func::StartsWith => {
+            let (s, p) = (text(arg(0))?, text(arg(1))?);
+            Some(Scalar::Bool(lower(&s, ci).starts_with(lower(&p, ci).as_ref())))
+        }
+        Func::StringContains => {
+            let (s, p) = (text(arg(0))?, text(arg(1))?);
+            Some(Scalar::Bool(lower(&s, ci).contains(lower(&p, ci).as_ref())))
+        }
+        Func::IndexOf => {
+            let (s, p) = (text(arg(0))?, text(arg(1))?);
+            let start = if a.len() > 2 { int(arg(2))? } else { 0 }.max(0) as usize;
+            let (s, p) = (lower(&s, ci), lower(&p, ci));
+            let chars: Vec<(usize, char)> = s.char_indices().collect();
+            if start > chars.len() {
+                return None;
+            }
+            let byte_start = chars.get(start).map(|(b, _)| *b).unwrap_or(s.len());
+            let found = s[byte_start..].find(p.as_ref())?;
+            let char_pos = s[..byte_start + found].chars().count();
+            Some(Scalar::Int(char_pos as i64))
+        }
+        Func::Length => {
+            let s = text(arg(0))?;
+            Some(Scalar::Int(s.chars().count() as i64))
+        }
+        Func::Number => {
+            let s = text(arg(0))?;
+            let base = if a.len() > 1 { int(arg(1))? } else { 10 };
+            parse_number(s.trim(), base)
+        }
+        Func::String => owned(match arg(0)? {
+            Scalar::Float(f) => format_float(*f),
+            other => other.to_text().into_owned(),
+        }),
+        Func::Substring => {
+            let s = text(arg(0))?;
+            let chars: Vec<char> = s.chars().collect();
+            let len = chars.len() as i64;
+            let norm = |i: i64| if i < 0 { (len + i).max(0) } else { i.min(len) };
+            let start = norm(int(arg(1))?);
+            let end = match arg(2) {
+                Some(v) if a.len() > 2 => norm(int(Some(v))?),
+                None if a.len() > 2 => return None,
+                _ => len,
+            };
+            if start >= end {
+                return owned(String::new());
+            }
+            owned(chars[start as usize..end as usize].iter().collect())
+        }
+        Func::CidrMatch => None,
+    }
+}
+
+fn parse_number(s: &str, base: i64) -> Option<Scalar<'static>> {
+    if base == 10 {
+        if let Ok(i) = s.parse::<i64>() {
+            return Some(Scalar::Int(i));
+        }
+        return s.parse::<f64>().ok().filter(|f| f.is_finite()).map(Scalar::Float);
+    }
+    if !(2..=36).contains(&base) {
+        return None;
+    }
+    let (neg, body) = match s.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, s.strip_prefix('+').unwrap_or(s)),
+    };
+    let body = if base == 16 {
+        body.strip_prefix("0x")
+            .or_else(|| body.strip_prefix("0X"))
+            .unwrap_or(body)
+    } else {
+        body
+    };
+    let v = i64::from_str_radix(body, base as u32).ok()?;
+    Some(Scalar::Int(if neg { -v } else { v }))
+}
+
+fn between(src: &str, left: &str, right: &str, greedy: bool, ci: bool) -> String {
+    let (hay, l, r) = (lower(src, ci), lower(left, ci), lower(right, ci));
+    let Some(ls) = hay.find(l.as_ref()) else {
+        return String::new();
+    };
+    let from = ls + l.len();
+    let end = if greedy {
+        hay[from..].rfind(r.as_ref())
+    } else {
+        hay[from..].find(r.as_ref())
+    };
+    match end {
+        // lower-casing may change byte lengths; fall back to the folded text in that case
+        Some(e) if hay.len() == src.len() => src[from..from + e].to_string(),
+        Some(e) => hay[from..from + e].to_string(),
+        None => String::new(),
+    }
+}
+
+fn cidr_contains(cidr: &str, ip: IpAddr) -> bool {
+    let (net, bits) = match cidr.split_once('/') {
+        Some((n, b)) => (n, b.parse::<u32>().ok()),
+        None => (cidr, None),
+    };
+    let Ok(net) = net.parse::<IpAddr>() else {
+        return false;
+    };
+    match (net, ip) {
+        (IpAddr::V4(n), IpAddr::V4(i)) => {
+            let bits = bits.unwrap_or(32).min(32);
+            let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+            (u32::from(n) & mask) == (u32::from(i) & mask)
+        }
+        (IpAddr::V6(n), IpAddr::V6(i)) => {
+            let bits = bits.unwrap_or(128).min(128);
+            let mask = if bits == 0 { 0 } else { u128::MAX << (128 - bits) };
+            (u128::from(n) & mask) == (u128::from(i) & mask)
+        }
+        _ => false,
+    }
+}
+
+/// Translates an EQL wildcard pattern (`*`, `?`) to an anchored regex, or an exact matcher when
+/// it has no wildcard.
+pub fn wildcard_matcher(pattern: &str, insensitive: bool) -> Result<Matcher, regex::Error> {
+    if !pattern.contains(['*', '?']) {
+        return Ok(Matcher::Exact(pattern.to_string(), insensitive));
+    }
+    let mut re = String::with_capacity(pattern.len() + 8);
+    re.push_str(if insensitive { "(?si)^" } else { "(?s)^" });
+    for c in pattern.chars() {
+        match c {
+            '*' => re.push_str(".*"),
+            '?' => re.push('.'),
+            c => re.push_str(&regex::escape(c.encode_utf8(&mut [0; 4]))),
+        }
+    }
+    re.push('$');
+    Ok(Matcher::Regex(Regex::new(&re)?))
+}
+
+/// Translates a Lucene regular expression (the syntax of EQL `regex`) to an anchored Rust regex.
+pub fn regex_matcher(pattern: &str, insensitive: bool) -> Result<Matcher, regex::Error> {
+    let mut re = String::with_capacity(pattern.len() + 8);
+    re.push_str(if insensitive { "(?si)^(?:" } else { "(?s)^(?:" });
+    let mut chars = pattern.chars().peekable();
+    let mut in_class = false;
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                if let Some(n) = chars.next() {
+                    re.push_str(&regex::escape(n.encode_utf8(&mut [0; 4])));
+                }
+            }
+            '[' if !in_class => {
+                in_class = true;
+                re.push('[');
+                if chars.peek() == Some(&'^') {
+                    re.push('^');
+                    chars.next();
+                }
+            }
+            ']' if in_class => {
+                in_class = false;
+                re.push(']');
+            }
+            '"' if !in_class => {
+                // a quoted literal run
+                let mut lit = String::new();
+                for n in chars.by_ref() {
+                    if n == '"' {
+                        break;
+                    }
+                    lit.push(n);
+                }
+                re.push_str(&regex::escape(&lit));
+            }
+            '^' | '$' | '&' | '~' | '<' | '>' | '#' | '@' if !in_class => {
+                re.push_str(&regex::escape(c.encode_utf8(&mut [0; 4])))
+            }
+            '[' | '&' | '~' if in_class => {
+                re.push('\\');
+                re.push(c);
+            }
+            c => re.push(c),
+        }
+    }
+    re.push_str(")$");
+    Ok(Matcher::Regex(Regex::new(&re)?))
+}

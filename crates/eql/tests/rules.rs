@@ -1,0 +1,59 @@
+//! Every EQL query of the seed rules and of Elastic's prebuilt Kubernetes / Defend for
+//! Containers rules compiles against the built-in ECS catalog.
+
+use std::path::Path;
+
+use events::Catalog;
+
+const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared");
+
+fn eql_rules(dir: &Path, out: &mut Vec<(String, String)>) {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            eql_rules(&path, out);
+            continue;
+        }
+        if path.extension().is_none_or(|e| e != "toml") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let doc: toml::Value = toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let Some(rule) = doc.get("rule") else { continue };
+        if rule.get("language").and_then(|l| l.as_str()) != Some("eql") {
+            continue;
+        }
+        let query = rule.get("query").and_then(|q| q.as_str()).unwrap().to_string();
+        out.push((path.display().to_string(), query));
+    }
+}
+
+#[test]
+fn every_eql_rule_compiles() {
+    let catalog = Catalog::ecs();
+    let mut rules = Vec::new();
+    eql_rules(&Path::new(SHARED).join("seeds/rules"), &mut rules);
+    let seeds = rules.len();
+    eql_rules(&Path::new(SHARED).join("elastic-rules"), &mut rules);
+    assert!(seeds >= 1, "seed 003 is an EQL rule");
+    assert!(rules.len() > 60, "found only {} EQL rules", rules.len());
+    let mut failures = Vec::new();
+    for (path, query) in &rules {
+        if let Err(d) = eql::compile(query, &catalog) {
+            let name = Path::new(path).file_name().unwrap().to_string_lossy().to_string();
+            println!("{}", d.render(&name, query));
+            failures.push(name);
+        }
+    }
+    println!(
+        "{} of {} EQL rules compile",
+        rules.len() - failures.len(),
+        rules.len()
+    );
+    assert!(failures.is_empty(), "rules that do not compile: {failures:?}");
+}
