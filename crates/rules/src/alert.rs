@@ -376,17 +376,24 @@ fn remove_all(m: &mut Map, path: &str) {
 }
 
 /// The source fields an alert on `doc` carries: its `_source` without `@timestamp` and
-/// `event.kind`, plus `kibana.alert.original_event.*` copied from its `event.*` fields.
+/// `event.kind`, plus `kibana.alert.original_event.*`: each entry of the source's `event`
+/// object (or flat `event.*` key), with its value as written.
 fn event_fields(doc: &Document) -> Map {
     let mut m = doc.source.clone();
     remove_all(&mut m, "@timestamp");
     remove_all(&mut m, "event.kind");
-    for (path, values) in doc.flatten() {
-        if let Some(rest) = path.strip_prefix("event.") {
-            m.insert(
-                format!("kibana.alert.original_event.{rest}"),
-                field_value(&values),
-            );
+    for (key, value) in doc.source.iter() {
+        if value.is_null() {
+            continue;
+        }
+        if key == "event" {
+            if let Value::Object(event) = value {
+                for (k, v) in event.iter().filter(|(_, v)| !v.is_null()) {
+                    m.insert(format!("kibana.alert.original_event.{k}"), v.clone());
+                }
+            }
+        } else if let Some(rest) = key.strip_prefix("event.") {
+            m.insert(format!("kibana.alert.original_event.{rest}"), value.clone());
         }
     }
     m
