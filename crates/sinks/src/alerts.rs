@@ -232,7 +232,10 @@ impl AlertSink for TableSink {
         if !fields.is_empty() {
             writeln!(self.out, "  fields: {}", fields.join("  "))?;
         }
-        let events = doc.field("crowsnest.event_ids").len();
+        let events = match doc.first("crowsnest.event_count") {
+            Some(n) => n.to_string(),
+            None => doc.field("crowsnest.event_ids").len().to_string(),
+        };
         writeln!(
             self.out,
             "  window: {} .. {}  events: {}  uuid: {}",
