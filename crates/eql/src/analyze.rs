@@ -305,15 +305,13 @@ impl Analyzer<'_> {
                 let (r, rt) = self.expr(b)?;
                 if matches!(op, CmpOp::Eq | CmpOp::Ne) {
                     let negated = *op == CmpOp::Ne;
-                    if matches!(**b, Ast::Lit(Lit::Null, _)) {
+                    // `null` (or an optional field the mapping lacks) on either side tests presence
+                    if matches!(r, Expr::Null) {
                         return Ok((Expr::IsNull(Box::new(l), negated), Ty::Bool));
                     }
-                    if matches!(**a, Ast::Lit(Lit::Null, _)) {
+                    if matches!(l, Expr::Null) {
                         return Ok((Expr::IsNull(Box::new(r), negated), Ty::Bool));
                     }
-                }
-                if !lt.compatible(rt) {
-                    self.expect(false, "second", span, b, rt, lt.name())?;
                 }
                 if matches!(op, CmpOp::Lt | CmpOp::Le | CmpOp::Gt | CmpOp::Ge)
                     && (lt == Ty::Bool || rt == Ty::Bool)

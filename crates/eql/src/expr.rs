@@ -409,7 +409,11 @@ fn apply<'a>(func: Func, a: &[Option<&Scalar>], ci: bool) -> Option<Scalar<'a>> 
         }
         Func::Number => {
             let s = text(arg(0))?;
-            let base = if a.len() > 1 { int(arg(1))? } else { 10 };
+            // a null base means the default, 10
+            let base = match arg(1) {
+                Some(b) => int(Some(b))?,
+                None => 10,
+            };
             parse_number(s.trim(), base)
         }
         Func::String => owned(match arg(0)? {

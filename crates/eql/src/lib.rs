@@ -169,27 +169,41 @@ pub struct SequenceMatch {
 /// input position), runs the query, and applies `head`/`tail`. Sample results come one per
 /// join key, ordered by key.
 pub fn search(q: &Query, docs: impl IntoIterator<Item = Document>, opts: &EngineOptions) -> Vec<Match> {
+    // a sample does not order its events, so documents without a timestamp take part too
+    let keep_untimed = q.is_sample();
     let mut sorted: Vec<(i64, engine::Tie, usize, Arc<Document>)> = docs
         .into_iter()
         .enumerate()
         .filter_map(|(i, d)| {
-            let ts = engine::read_timestamp(&d, &opts.timestamp_field)?;
+            let ts = match engine::read_timestamp(&d, &opts.timestamp_field) {
+                Some(ts) => ts,
+                None if keep_untimed => i64::MIN,
+                None => return None,
+            };
             let tie = engine::read_tie(&d, opts.tiebreaker_field.as_deref());
             Some((ts, tie, i, Arc::new(d)))
         })
         .collect();
     sorted.sort_by(|a, b| (a.0, &a.1, a.2).cmp(&(b.0, &b.1, b.2)));
-    let mut eng = q.engine(EngineOptions {
-        allowed_lateness_nanos: 0,
-        ..opts.clone()
-    });
     let mut results = Vec::new();
-    for (_, _, _, d) in sorted {
-        results.extend(eng.push(d));
-    }
-    results.extend(eng.finish());
-    if q.is_sample() {
-        results.sort_by_key(sample_key);
+    match q.plan() {
+        Plan::Sample { stages } => {
+            let mut m = sample::SampleMatcher::new(stages.clone());
+            for (_, _, _, d) in &sorted {
+                m.process(d, &mut results);
+            }
+            results.sort_by_key(sample_key);
+        }
+        _ => {
+            let mut eng = q.engine(EngineOptions {
+                allowed_lateness_nanos: 0,
+                ..opts.clone()
+            });
+            for (_, _, _, d) in sorted {
+                results.extend(eng.push(d));
+            }
+            results.extend(eng.finish());
+        }
     }
     for pipe in &q.inner.pipes {
         match *pipe {
