@@ -164,9 +164,9 @@ pub fn build_alerts(rule: &Rule, src: AlertSource, window: (i64, i64), raised_at
         )],
         AlertSource::Event { doc } => {
             let mut alert = event_fields(doc);
-            let reason = kibana_reason(rule, &alert, None);
+            let reason = kibana_reason(rule, doc, None);
             let ancestors = vec![event_ancestor(doc)];
-            let original = original_time(doc);
+            let original = original_time(rule, doc);
             ctx.finish(
                 &mut alert,
                 Common {
@@ -357,8 +357,12 @@ fn time_text(v: &Value) -> Option<String> {
     parse_timestamp_value(v).map(format_millis)
 }
 
-fn original_time(doc: &Document) -> Option<String> {
-    doc.first("@timestamp").and_then(time_text)
+/// The event's `@timestamp` (Kibana's original time), or its value of the rule's time field
+/// when it has no `@timestamp`.
+fn original_time(rule: &Rule, doc: &Document) -> Option<String> {
+    doc.first("@timestamp")
+        .or_else(|| doc.first(rule.time_field()))
+        .and_then(time_text)
 }
 
 fn event_ancestor(doc: &Document) -> Value {
@@ -442,12 +446,14 @@ fn esql_alert(
             }
         }
     }
+    let view = Document::new(m);
     let reason = if group.is_empty() {
-        kibana_reason(ctx.rule, &m, None)
+        kibana_reason(ctx.rule, &view, None)
     } else {
         let described = describe_group(columns, row, group);
-        kibana_reason(ctx.rule, &m, Some((described, event_count)))
+        kibana_reason(ctx.rule, &view, Some((described, event_count)))
     };
+    let mut m = view.source;
     let mut ancestors = Vec::new();
     if let Some(id) = &meta_id {
         let mut a = Map::new();
@@ -478,21 +484,28 @@ fn esql_alert(
     m
 }
 
-/// `name=value` for each group-key value: the name is the first not yet used column whose
-/// value in the row equals it (the `BY` columns are normally kept in the output); a value no
-/// column holds is shown alone.
+/// `name=value` for each group-key value. The name is that of a not yet used column whose
+/// value in the row equals it (the `BY` columns are normally kept in the output), preferring
+/// columns not named `Esql.*` (where the rules put their aggregates); a value no column holds
+/// is shown alone.
 fn describe_group(columns: &[String], row: &[Value], group: &[Value]) -> Vec<String> {
     let mut used = vec![false; columns.len()];
     group
         .iter()
         .map(|g| {
-            let hit = columns
-                .iter()
-                .zip(row)
-                .enumerate()
-                .find(|(i, (c, v))| !used[*i] && !c.starts_with('_') && *v == g);
+            let candidates = || {
+                columns
+                    .iter()
+                    .zip(row)
+                    .enumerate()
+                    .filter(|(i, (c, v))| !used[*i] && !c.starts_with('_') && *v == g)
+                    .map(|(i, (c, _))| (i, c))
+            };
+            let hit = candidates()
+                .find(|(_, c)| !c.starts_with("Esql."))
+                .or_else(|| candidates().next());
             match hit {
-                Some((i, (c, _))) => {
+                Some((i, c)) => {
                     used[i] = true;
                     format!("{c}={}", display(g))
                 }
@@ -516,8 +529,7 @@ fn display(v: &Value) -> String {
 /// aggregated ES|QL row the group key and the number of events are listed instead of the
 /// per-event details (`event with user.name=alice, source.ip=10.0.0.5 (4 events) created high
 /// alert Rule Name.`).
-fn kibana_reason(rule: &Rule, fields: &Map, group: Option<(Vec<String>, u64)>) -> String {
-    let doc = Document::new(fields.clone());
+fn kibana_reason(rule: &Rule, doc: &Document, group: Option<(Vec<String>, u64)>) -> String {
     let get = |path: &str| -> Option<String> {
         let vals = doc.field(path);
         if vals.is_empty() {
@@ -583,7 +595,7 @@ fn sequence_alerts(
     for (i, doc) in docs.iter().enumerate() {
         let bb_uuid = identity_uuid(&format!("{identity}#{i}"));
         let mut alert = event_fields(doc);
-        let reason = kibana_reason(ctx.rule, &alert, None);
+        let reason = kibana_reason(ctx.rule, doc, None);
         alert.insert("kibana.alert.building_block_type", "default".into());
         alert.insert("kibana.alert.group.id", Value::Str(group_id.clone()));
         alert.insert("kibana.alert.group.index", Value::Int(i as i64));
@@ -591,7 +603,7 @@ fn sequence_alerts(
             &mut alert,
             Common {
                 uuid: &bb_uuid,
-                original_time: original_time(doc),
+                original_time: original_time(ctx.rule, doc),
                 reason,
                 depth: 1,
                 ancestors: vec![event_ancestor(doc)],
@@ -629,14 +641,16 @@ fn sequence_alerts(
             }
         }
     }
-    let reason = kibana_reason(ctx.rule, &shell, None);
+    let view = Document::new(shell);
+    let reason = kibana_reason(ctx.rule, &view, None);
+    let mut shell = view.source;
     shell.insert("kibana.alert.group.id", Value::Str(group_id));
     shell.insert("crowsnest.sequence.join_keys", Value::Array(join_keys.to_vec()));
     ctx.finish(
         &mut shell,
         Common {
             uuid,
-            original_time: docs.first().and_then(|d| original_time(d)),
+            original_time: docs.first().and_then(|d| original_time(ctx.rule, d)),
             reason,
             depth: 2,
             ancestors: block_ancestors,
@@ -647,4 +661,51 @@ fn sequence_alerts(
     out.push(shell);
     out.extend(blocks);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strs(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn group_keys_are_named_by_their_columns() {
+        let columns = strs(&["Esql.count", "Esql.bucket", "user.name", "code", "_id"]);
+        let row = vec![
+            Value::Int(200),
+            Value::from("2025-03-04T06:00:00.000Z"),
+            Value::from("alice"),
+            Value::Int(200),
+            Value::from("x"),
+        ];
+        let group = vec![
+            Value::from("alice"),
+            Value::Int(200),
+            Value::from("2025-03-04T06:00:00.000Z"),
+            Value::from("x"),
+        ];
+        assert_eq!(
+            describe_group(&columns, &row, &group),
+            vec![
+                "user.name=alice",
+                "code=200",
+                "Esql.bucket=2025-03-04T06:00:00.000Z",
+                "x"
+            ]
+        );
+        // two keys with one value take two columns
+        let columns = strs(&["a", "b"]);
+        let row = vec![Value::from("v"), Value::from("v")];
+        let group = vec![Value::from("v"), Value::from("v"), Value::from("v")];
+        assert_eq!(describe_group(&columns, &row, &group), vec!["a=v", "b=v", "v"]);
+    }
+
+    #[test]
+    fn iso_keeps_sub_millisecond_windows_exact() {
+        assert_eq!(iso(1_741_069_320_000_000_000), "2025-03-04T06:22:00.000Z");
+        assert_eq!(iso(1_741_069_320_000_000_001), "2025-03-04T06:22:00.000000001Z");
+    }
 }
