@@ -87,6 +87,8 @@ impl Filter {
 pub struct KeyExpr {
     pub expr: Expr,
     pub optional: bool,
+    /// A `date` field: samples compare such keys as epoch milliseconds.
+    pub date: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -195,12 +197,10 @@ impl Analyzer<'_> {
         keys.iter()
             .map(|k| {
                 let (expr, ty) = self.expr(k)?;
-                if ty == Ty::Bool && !matches!(k, Ast::Field { .. }) {
-                    // a condition used as a key is allowed but unusual; keep it
-                }
                 Ok(KeyExpr {
                     expr,
                     optional: matches!(k, Ast::Field { optional: true, .. }),
+                    date: ty == Ty::Date,
                 })
             })
             .collect()

@@ -184,7 +184,9 @@ pub fn search(q: &Query, docs: impl IntoIterator<Item = Document>, opts: &Engine
             Some((ts, tie, i, Arc::new(d)))
         })
         .collect();
-    sorted.sort_by(|a, b| (a.0, &a.1, a.2).cmp(&(b.0, &b.1, b.2)));
+    if !keep_untimed {
+        sorted.sort_by(|a, b| (a.0, &a.1, a.2).cmp(&(b.0, &b.1, b.2)));
+    }
     let mut results = Vec::new();
     match q.plan() {
         Plan::Sample { stages } => {

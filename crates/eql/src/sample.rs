@@ -1,20 +1,23 @@
 //! The `sample` matcher: for each join-key value, one event per stage (in any order, distinct
-//! events); a sample completes when every stage holds an event. Keys are kept until their
-//! sample completes (no `maxspan` bounds a sample).
+//! events, the first that fit); a sample completes when every stage holds an event, and each
+//! key yields one sample (Elasticsearch's default of one sample per key). Date keys compare as
+//! epoch milliseconds. Keys are remembered for the life of the matcher: no `maxspan` bounds a
+//! sample, so its state grows with the number of distinct keys.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use events::Document;
 
 use crate::analyze::StagePlan;
-use crate::sequence::{Key, key_combos};
+use crate::sequence::{Key, key_combos_with};
 use crate::{Match, SequenceMatch};
 
 #[derive(Debug, Clone)]
 pub struct SampleMatcher {
     stages: Vec<StagePlan>,
     pending: HashMap<Key, Vec<Option<Arc<Document>>>>,
+    done: HashSet<Key>,
     live: usize,
 }
 
@@ -23,12 +26,14 @@ impl SampleMatcher {
         SampleMatcher {
             stages,
             pending: HashMap::new(),
+            done: HashSet::new(),
             live: 0,
         }
     }
 
+    /// Events held in incomplete samples plus keys already sampled.
     pub fn live(&self) -> usize {
-        self.live
+        self.live + self.done.len()
     }
 
     pub fn process(&mut self, doc: &Arc<Document>, out: &mut Vec<Match>) {
@@ -38,7 +43,10 @@ impl SampleMatcher {
             if !stage.filter.matches(doc) {
                 continue;
             }
-            for key in key_combos(&stage.keys, doc) {
+            for key in key_combos_with(&stage.keys, doc, true) {
+                if self.done.contains(&key) {
+                    continue;
+                }
                 let slots = self.pending.entry(key.clone()).or_insert_with(|| vec![None; n]);
                 if slots[i].is_some() || slots.iter().flatten().any(|d| Arc::ptr_eq(d, doc)) {
                     continue;
@@ -49,6 +57,7 @@ impl SampleMatcher {
                     let events: Vec<Arc<Document>> = slots.iter().flatten().cloned().collect();
                     self.live -= n;
                     self.pending.remove(&key);
+                    self.done.insert(key.clone());
                     done.push((key, events));
                 }
             }

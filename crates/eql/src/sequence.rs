@@ -48,12 +48,24 @@ pub type Key = Vec<KeyVal>;
 /// Every key combination of `doc` for these key expressions; empty when a required key is
 /// missing (the event cannot join).
 pub fn key_combos(keys: &[KeyExpr], doc: &Document) -> Vec<Key> {
+    key_combos_with(keys, doc, false)
+}
+
+/// Like [`key_combos`]; with `dates_as_millis`, values of date keys become epoch milliseconds
+/// (how a sample's keys are compared and reported).
+pub fn key_combos_with(keys: &[KeyExpr], doc: &Document, dates_as_millis: bool) -> Vec<Key> {
     let mut combos: Vec<Key> = vec![Vec::with_capacity(keys.len())];
     for k in keys {
         let vals = k.expr.eval(doc);
         let mut distinct: Vec<KeyVal> = Vec::with_capacity(vals.len());
         for v in vals.iter() {
-            let kv = KeyVal::from_scalar(v);
+            let kv = match v {
+                Scalar::Str(s) if dates_as_millis && k.date => match date_millis(s) {
+                    Some(ms) => KeyVal::Int(ms),
+                    None => KeyVal::from_scalar(v),
+                },
+                _ => KeyVal::from_scalar(v),
+            };
             if !distinct.contains(&kv) {
                 distinct.push(kv);
             }
@@ -81,6 +93,13 @@ pub fn key_combos(keys: &[KeyExpr], doc: &Document) -> Vec<Key> {
         }
     }
     combos
+}
+
+fn date_millis(s: &str) -> Option<i64> {
+    if let Ok(ms) = s.trim().parse::<i64>() {
+        return Some(ms);
+    }
+    events::time::parse_timestamp(s).map(|n| n.div_euclid(events::time::NANOS_PER_MILLI))
 }
 
 #[derive(Debug, Clone)]
