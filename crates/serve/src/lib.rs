@@ -1,0 +1,253 @@
+//! `crowsnest serve`: a long-running detection service.
+//!
+//! It receives Kubernetes audit events from the kube-apiserver audit webhook backend
+//! (`POST /audit`, an `EventList` JSON body) and container process events (`POST /process`,
+//! ndjson) over HTTPS (rustls; clients authenticate with a certificate from the configured CA
+//! and/or a bearer token), and can tail audit log files ([`follow`]). Every accepted batch is
+//! fsynced to a write-ahead log ([`wal`]) before it is acknowledged, then fed to a
+//! [`Detector`]; a scheduler ticks [`Detector::advance`] every second. Alerts go to the sinks
+//! ([`sinks`]) through a dispatcher that keeps a per-sink delivery record ([`delivery`]), so
+//! that after a crash the WAL is replayed to rebuild the window state without delivering an
+//! alert twice (alert ids are deterministic). `/healthz`, `/readyz` and `/metrics`
+//! (Prometheus) serve operations.
+//!
+//! The engine that evaluates rules and the normalization of raw events are supplied by the
+//! caller through [`Detector`] and [`Normalizer`]; this crate depends only on `events`.
+//!
+//! API beside the contract: [`start`] returns a [`Server`] handle (bound address, readiness)
+//! and [`run`] is `start` followed by [`Server::wait`]; [`shutdown_signal`] resolves on
+//! SIGTERM or SIGINT.
+
+pub mod config;
+pub mod delivery;
+pub mod dispatch;
+pub mod engine;
+pub mod follow;
+mod http;
+pub mod metrics;
+pub mod sinks;
+pub mod wal;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+pub use config::{ServeConfig, SinkConfig, TlsConfig, WalConfig, WebhookFormat};
+pub use metrics::Metrics;
+
+use crate::engine::Engine;
+use crate::wal::Wal;
+
+/// The rule engine, driven by the server.
+pub trait Detector: Send + 'static {
+    /// Feeds one normalized event; alerts raised as a consequence go to `emit`.
+    fn push(&mut self, doc: events::Document, emit: &mut dyn FnMut(events::Map));
+    /// Wall clock advanced to `now_nanos`: close every window that is due; alerts to `emit`.
+    fn advance(&mut self, now_nanos: i64, emit: &mut dyn FnMut(events::Map));
+    /// How long the WAL must keep events for windows to be rebuilt (max lookback + interval +
+    /// lateness), ns.
+    fn retention_nanos(&self) -> i64;
+}
+
+/// Turns raw received events into documents.
+pub trait Normalizer: Send + Sync + 'static {
+    /// One webhook body item (an audit Event as JSON) or one process ndjson line → documents;
+    /// Err(reason) → the batch is rejected with 400.
+    fn audit_event(&self, raw: &[u8]) -> Result<Vec<events::Document>, String>;
+    fn process_line(&self, raw: &[u8]) -> Result<Vec<events::Document>, String>;
+}
+
+/// A running server.
+pub struct Server {
+    addr: SocketAddr,
+    metrics: Arc<Metrics>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Server {
+    /// The address the listener is bound to.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn metrics(&self) -> Arc<Metrics> {
+        self.metrics.clone()
+    }
+
+    /// Waits until the server has shut down (after the shutdown future resolved).
+    pub async fn wait(self) -> anyhow::Result<()> {
+        self.task.await?
+    }
+}
+
+/// Resolves on SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}
+
+/// Runs the server until `shutdown` resolves, then drains and stops.
+pub async fn run(
+    config: ServeConfig,
+    detector: Box<dyn Detector>,
+    normalizer: Arc<dyn Normalizer>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    start(config, detector, normalizer, shutdown).await?.wait().await
+}
+
+/// Binds the listener (which answers `/healthz` and a not-ready `/readyz` at once), replays the
+/// WAL into the detector, then accepts events; returns once ready.
+pub async fn start(
+    config: ServeConfig,
+    detector: Box<dyn Detector>,
+    normalizer: Arc<dyn Normalizer>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<Server> {
+    config
+        .check()
+        .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+    let tokens = config.tokens().map_err(anyhow::Error::msg)?;
+    let tls = if config.insecure {
+        tracing::warn!(listen = %config.listen, "insecure = true: serving plain HTTP without TLS");
+        None
+    } else {
+        Some(http::tls_acceptor(
+            config.tls.cert.as_deref().expect("checked"),
+            config.tls.key.as_deref().expect("checked"),
+            config.tls.client_ca.as_deref(),
+        )?)
+    };
+    let state = config.wal.dir.clone();
+    std::fs::create_dir_all(&state).map_err(|e| anyhow::anyhow!("{}: {e}", state.display()))?;
+    let metrics = Arc::new(Metrics::default());
+
+    // Sinks and the dispatcher first: replay may raise alerts.
+    let mut built = Vec::new();
+    for (i, s) in config.sinks.iter().enumerate() {
+        built.push(
+            sinks::build(s, s.name(i), &state, metrics.clone())
+                .map_err(|e| anyhow::anyhow!("sink {}: {e}", s.name(i)))?,
+        );
+    }
+    let (alerts_tx, alerts_rx) = std::sync::mpsc::channel();
+    let dispatcher = dispatch::start(built, &state, metrics.clone(), alerts_rx)?;
+
+    let (listener, addr) = http::bind(&config.listen).await?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+
+    // Replay the WAL into the detector, then build the engine.
+    let replay = {
+        let normalizer = normalizer.clone();
+        let metrics = metrics.clone();
+        let alerts_tx = alerts_tx.clone();
+        let wal_dir = state.join("wal");
+        let (seg, max) = (config.wal.segment_bytes, config.wal.max_bytes);
+        let lateness = config.lateness_nanos();
+        tokio::task::spawn_blocking(move || -> anyhow::Result<Engine> {
+            let mut detector = detector;
+            let mut replayed = 0u64;
+            let start = std::time::Instant::now();
+            let (wal, stats) = Wal::open(&wal_dir, seg, max, |rec| {
+                match engine::normalize(normalizer.as_ref(), rec.kind, &rec.payload) {
+                    Ok(docs) => {
+                        replayed += docs.len() as u64;
+                        for doc in docs {
+                            detector.push(doc, &mut |a| {
+                                let _ = alerts_tx.send(dispatch::DispatchMsg::Alert(a));
+                            });
+                        }
+                    }
+                    Err(e) => {
+                        metrics.wal_replay_errors.fetch_add(1, Ordering::Relaxed);
+                        tracing::error!(error = %e, "replayed batch refused by the normalizer; skipped");
+                    }
+                }
+            })
+            .map_err(|e| anyhow::anyhow!("write-ahead log {}: {e}", wal_dir.display()))?;
+            metrics
+                .wal_replayed_records
+                .store(stats.records, Ordering::Relaxed);
+            metrics
+                .wal_truncated_bytes
+                .store(stats.truncated_bytes, Ordering::Relaxed);
+            tracing::info!(records = stats.records, events = replayed, bytes = stats.bytes, elapsed = ?start.elapsed(), "write-ahead log replayed");
+            Ok(Engine::new(wal, detector, alerts_tx, metrics, lateness))
+        })
+    };
+
+    let app = Arc::new(http::App {
+        engine: Arc::new(Mutex::new(replay.await??)),
+        normalizer: normalizer.clone(),
+        metrics: metrics.clone(),
+        ready: AtomicBool::new(false),
+        tokens,
+        allow_unauthenticated: config.allow_unauthenticated,
+        body_limit: config.body_limit,
+    });
+    let router = http::router(app.clone(), &config.audit_path, &config.process_path);
+    let server = tokio::spawn(http::serve(listener, tls, router, stop_rx.clone()));
+    app.ready.store(true, Ordering::SeqCst);
+    tracing::info!(%addr, tls = !config.insecure, "crowsnest serve ready");
+
+    // The scheduler.
+    let tick = Duration::from_nanos(config.tick_nanos() as u64);
+    let ticker = {
+        let engine = app.engine.clone();
+        let mut stop = stop_rx.clone();
+        tokio::spawn(async move {
+            let mut interval = tokio::time::interval(tick);
+            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = interval.tick() => {}
+                    _ = stop.changed() => break,
+                }
+                let engine = engine.clone();
+                let _ = tokio::task::spawn_blocking(move || {
+                    engine
+                        .lock()
+                        .expect("engine lock")
+                        .advance(events::time::now_nanos())
+                })
+                .await;
+            }
+        })
+    };
+
+    let followers = follow::start_all(
+        &config.follow,
+        &state,
+        app.engine.clone(),
+        normalizer,
+        metrics.clone(),
+        stop_rx,
+    )?;
+
+    let stop_alerts = alerts_tx.clone();
+    let task = tokio::spawn(async move {
+        shutdown.await;
+        tracing::info!("shutting down: no new connections, draining");
+        let _ = stop_tx.send(true);
+        let _ = server.await;
+        let _ = ticker.await;
+        let followers_done = tokio::task::spawn_blocking(move || {
+            for f in followers {
+                let _ = f.join();
+            }
+        });
+        let _ = followers_done.await;
+        // Every earlier alert is handled before Stop; the dispatcher then closes the sinks.
+        drop(app);
+        let _ = stop_alerts.send(dispatch::DispatchMsg::Stop);
+        let _ = tokio::task::spawn_blocking(move || dispatcher.join()).await;
+        tracing::info!("stopped");
+        Ok(())
+    });
+    Ok(Server { addr, metrics, task })
+}
