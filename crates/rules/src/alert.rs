@@ -15,7 +15,9 @@
 //!   id: UUID v5 of the rule_id), version, description, severity, risk_score, tags, references,
 //!   threat, from, to, interval, type, query, language, index, note, setup, author, license,
 //!   false_positives, max_signals, timestamp_override, building_block_type, and Kibana's
-//!   category, rule_type_id, producer and consumer for the rule type;
+//!   category, rule_type_id, producer and consumer for the rule type. With
+//!   `rule_name_override` the alert's rule name (and the name in its reason) is the value of
+//!   that field on the source, when it has one, as in Kibana;
 //! - `crowsnest.window.start`/`crowsnest.window.end` (ISO 8601) and `crowsnest.event_ids` (the
 //!   `_id`s of the events the alert stands on), plus `crowsnest.rule.source`, so that every
 //!   alert can be explained.
@@ -165,12 +167,14 @@ pub fn build_alerts(rule: &Rule, src: AlertSource, window: (i64, i64), raised_at
         AlertSource::Event { doc } => {
             let mut alert = event_fields(doc);
             let reason = kibana_reason(rule, doc, None);
+            let name = rule_name(rule, doc);
             let ancestors = vec![event_ancestor(doc)];
             let original = original_time(rule, doc);
             ctx.finish(
                 &mut alert,
                 Common {
                     uuid: &uuid,
+                    name,
                     original_time: original,
                     reason,
                     depth: 1,
@@ -192,6 +196,8 @@ struct Ctx<'r> {
 
 struct Common<'u> {
     uuid: &'u str,
+    /// The rule name the alert shows (see [`rule_name`]).
+    name: String,
     original_time: Option<String>,
     reason: String,
     depth: i64,
@@ -227,7 +233,7 @@ impl Ctx<'_> {
         a.insert("kibana.alert.severity", rule.severity.as_str().into());
         a.insert("kibana.alert.risk_score", Value::Int(rule.risk_score));
         a.insert("kibana.alert.reason", Value::Str(c.reason));
-        insert_rule_fields(a, rule);
+        insert_rule_fields(a, rule, &c.name);
         a.insert("kibana.space_ids", Value::Array(vec!["default".into()]));
         a.insert("crowsnest.rule.source", rule.source.as_str().into());
         a.insert("crowsnest.window.start", Value::Str(iso(self.window.0)));
@@ -268,13 +274,13 @@ fn strings(items: &[String]) -> Value {
     Value::Array(items.iter().map(|s| Value::Str(s.clone())).collect())
 }
 
-fn insert_rule_fields(a: &mut Map, rule: &Rule) {
+fn insert_rule_fields(a: &mut Map, rule: &Rule, name: &str) {
     let (cat, type_id) = category(&rule.rule_type);
     let p = "kibana.alert.rule.";
     let mut put = |k: &str, v: Value| {
         a.insert(format!("{p}{k}"), v);
     };
-    put("name", rule.name.as_str().into());
+    put("name", name.into());
     put("rule_id", rule.rule_id.as_str().into());
     put(
         "uuid",
@@ -322,6 +328,9 @@ fn insert_rule_fields(a: &mut Map, rule: &Rule) {
     }
     if let Some(b) = &rule.building_block_type {
         put("building_block_type", b.as_str().into());
+    }
+    if let Some(o) = rule.rule_name_override() {
+        put("rule_name_override", o.into());
     }
     put("category", cat.into());
     put("rule_type_id", type_id.into());
@@ -453,6 +462,7 @@ fn esql_alert(
         let described = describe_group(columns, row, group);
         kibana_reason(ctx.rule, &view, Some((described, event_count)))
     };
+    let name = rule_name(ctx.rule, &view);
     let mut m = view.source;
     let mut ancestors = Vec::new();
     if let Some(id) = &meta_id {
@@ -474,6 +484,7 @@ fn esql_alert(
         &mut m,
         Common {
             uuid,
+            name,
             original_time: original,
             reason,
             depth: 1,
@@ -521,6 +532,16 @@ fn display(v: &Value) -> String {
         Value::Array(items) => format!("[{}]", items.iter().map(display).collect::<Vec<_>>().join(", ")),
         other => other.to_string(),
     }
+}
+
+/// The rule name an alert shows: with `rule_name_override` (a source field), that field's value
+/// on the source when it has one, as in Kibana; else the rule's name.
+fn rule_name(rule: &Rule, doc: &Document) -> String {
+    rule.rule_name_override()
+        .map(|field| doc.field(field))
+        .filter(|values| !values.is_empty())
+        .map(|values| values.iter().map(|v| display(v)).collect::<Vec<_>>().join(", "))
+        .unwrap_or_else(|| rule.name.clone())
 }
 
 /// The reason sentence, after Kibana's (`process event with process curl, parent process bash,
@@ -577,7 +598,11 @@ fn kibana_reason(rule: &Rule, doc: &Document, group: Option<(Vec<String>, u64)>)
             }
         }
     }
-    s.push_str(&format!(" created {} alert {}.", rule.severity, rule.name));
+    s.push_str(&format!(
+        " created {} alert {}.",
+        rule.severity,
+        rule_name(rule, doc)
+    ));
     s
 }
 
@@ -596,6 +621,7 @@ fn sequence_alerts(
         let bb_uuid = identity_uuid(&format!("{identity}#{i}"));
         let mut alert = event_fields(doc);
         let reason = kibana_reason(ctx.rule, doc, None);
+        let name = rule_name(ctx.rule, doc);
         alert.insert("kibana.alert.building_block_type", "default".into());
         alert.insert("kibana.alert.group.id", Value::Str(group_id.clone()));
         alert.insert("kibana.alert.group.index", Value::Int(i as i64));
@@ -603,6 +629,7 @@ fn sequence_alerts(
             &mut alert,
             Common {
                 uuid: &bb_uuid,
+                name,
                 original_time: original_time(ctx.rule, doc),
                 reason,
                 depth: 1,
@@ -643,6 +670,7 @@ fn sequence_alerts(
     }
     let view = Document::new(shell);
     let reason = kibana_reason(ctx.rule, &view, None);
+    let name = rule_name(ctx.rule, &view);
     let mut shell = view.source;
     shell.insert("kibana.alert.group.id", Value::Str(group_id));
     shell.insert("crowsnest.sequence.join_keys", Value::Array(join_keys.to_vec()));
@@ -650,6 +678,7 @@ fn sequence_alerts(
         &mut shell,
         Common {
             uuid,
+            name,
             original_time: docs.first().and_then(|d| original_time(ctx.rule, d)),
             reason,
             depth: 2,

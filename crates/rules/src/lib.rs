@@ -95,6 +95,11 @@ impl Rule {
         self.raw_strings("false_positives")
     }
 
+    /// `rule_name_override`: the source field whose value names the alerts, when present.
+    pub fn rule_name_override(&self) -> Option<&str> {
+        self.raw_rule_field("rule_name_override").and_then(|v| v.as_str())
+    }
+
     /// `license`, when present.
     pub fn license(&self) -> Option<&str> {
         self.raw_rule_field("license").and_then(|v| v.as_str())

@@ -452,3 +452,30 @@ fn sequence_gives_a_shell_and_building_blocks() {
     };
     assert_ne!(alert_identity(&rule, &other), identity);
 }
+
+#[test]
+fn rule_name_override_names_the_alert_after_a_source_field() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/elastic-rules/kubernetes/cloud_defend/container_workload_protection.toml"
+    );
+    let rule = rules::parse_rule(&std::fs::read_to_string(path).unwrap(), path).unwrap();
+    assert_eq!(rule.rule_name_override(), Some("message"));
+    assert_eq!(rule.max_signals, 1000);
+    let with = doc(
+        r#"{"@timestamp":"2025-03-04T06:20:00Z","message":"Process drift detected","event":{"kind":"alert"}}"#,
+        "w1",
+        "i",
+    );
+    let a = &build_alerts(&rule, AlertSource::Event { doc: &with }, WINDOW, WINDOW.1)[0];
+    assert_eq!(s(a, "kibana.alert.rule.name"), "Process drift detected");
+    assert_eq!(s(a, "kibana.alert.rule.rule_name_override"), "message");
+    assert_eq!(
+        s(a, "kibana.alert.reason"),
+        "event created medium alert Process drift detected."
+    );
+    assert_eq!(s(a, "kibana.alert.original_event.kind"), "alert");
+    let without = doc(r#"{"@timestamp":"2025-03-04T06:20:00Z"}"#, "w2", "i");
+    let a = &build_alerts(&rule, AlertSource::Event { doc: &without }, WINDOW, WINDOW.1)[0];
+    assert_eq!(s(a, "kibana.alert.rule.name"), "Container Workload Protection");
+}

@@ -77,6 +77,15 @@ impl AlertSink for JsonSink {
     }
 }
 
+impl Drop for JsonSink {
+    /// A sink dropped without `finish` (an error on the way) still leaves a valid array.
+    fn drop(&mut self) {
+        if !self.finished {
+            let _ = self.finish();
+        }
+    }
+}
+
 /// The columns of the CSV alert format, in order.
 pub const ALERT_CSV_COLUMNS: &[&str] = &[
     "@timestamp",

@@ -117,6 +117,12 @@ fn json_alerts_are_one_array_even_when_empty() {
     sink.finish().unwrap();
     assert_eq!(serde_json::from_str::<Vec<Map>>(&buf.text()).unwrap().len(), 1);
     assert!(sink.emit(&alerts[0]).is_err());
+    // dropped without finish: the array is closed anyway
+    let buf = Shared::default();
+    let mut sink = alert_sink(Format::Json, Box::new(buf.clone()));
+    sink.emit(&alerts[0]).unwrap();
+    drop(sink);
+    assert_eq!(serde_json::from_str::<Vec<Map>>(&buf.text()).unwrap().len(), 1);
 }
 
 #[test]
