@@ -27,11 +27,11 @@
 
 use std::net::IpAddr;
 
-use events::time::{format_millis, format_secs, parse_timestamp};
+use crate::fasttime::{format_millis, format_secs, parse as parse_timestamp};
 use events::{Map, Value};
 
 use crate::util::{append_unique, get_nonnull, get_path, get_str, prune_empty, set_path, take_path};
-use crate::{Ctx, TimePolicy, validate};
+use crate::{Normalizer, TimePolicy, validate};
 
 /// The dataset of audit documents.
 pub const DATASET: &str = "kubernetes.audit_logs";
@@ -44,7 +44,7 @@ pub(crate) fn normalize(
     event: Map,
     aks: Option<(Map, i64)>,
     original: Option<String>,
-    ctx: &Ctx,
+    ctx: &Normalizer,
 ) -> Result<(Map, String), String> {
     validate::audit_record(&event)?;
     let mut audit = event;
@@ -173,7 +173,8 @@ pub(crate) fn normalize(
     prune_empty(&mut doc);
 
     set_agent_fields(&mut doc, event_time, pipeline_timestamp, ctx)?;
-    let index = crate::set_data_stream(&mut doc, DATASET, &ctx.opts.namespace);
+    crate::set_data_stream(&mut doc, DATASET, &ctx.opts.namespace);
+    let index = ctx.audit_index.clone();
     Ok((doc, index))
 }
 
@@ -182,7 +183,7 @@ fn set_agent_fields(
     doc: &mut Map,
     event_time: Option<i64>,
     pipeline_timestamp: Option<i64>,
-    ctx: &Ctx,
+    ctx: &Normalizer,
 ) -> Result<(), String> {
     let (agent_ts, ingested) = match ctx.opts.time_policy {
         TimePolicy::Replay => {
@@ -235,7 +236,7 @@ fn template_string(v: &Value) -> String {
 pub(crate) fn normalize_aks(
     mut record: Map,
     original: Option<String>,
-    ctx: &Ctx,
+    ctx: &Normalizer,
 ) -> Result<(Map, String), String> {
     let category = record.get("category").and_then(Value::as_str).unwrap_or_default();
     if !category.starts_with("kube-audit") {
@@ -299,7 +300,7 @@ mod tests {
 
     fn run(text: &str) -> Map {
         let opts = Options::default();
-        let ctx = Ctx::new(&opts);
+        let ctx = Normalizer::new(opts);
         let v = Value::from_json(text).unwrap();
         normalize(v.as_object().unwrap().clone(), None, None, &ctx)
             .unwrap()

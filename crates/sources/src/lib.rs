@@ -94,6 +94,7 @@
 //! `event.ingested` and `data_stream.*` (they may contain more).
 
 pub mod audit;
+mod fasttime;
 mod framing;
 mod hash;
 pub mod process;
@@ -165,17 +166,15 @@ impl fmt::Display for InputError {
 impl std::error::Error for InputError {}
 
 /// Normalizes one record (one line, or one whole JSON document) into documents.
+/// For many records, build a [`Normalizer`] once instead.
 pub fn normalize_line(line: &[u8], opts: &Options) -> Result<Vec<Document>, String> {
-    let ctx = Ctx::new(opts);
-    normalize_bytes(line, &ctx, JsonParser::Sonic)
+    Normalizer::new(opts.clone()).normalize_line(line)
 }
 
 /// Normalizes an already parsed record (used by the webhook receiver). The `_id` is the hash
 /// of the record's compact JSON.
 pub fn normalize_value(v: &Value, opts: &Options) -> Result<Vec<Document>, String> {
-    let ctx = Ctx::new(opts);
-    let raw = v.to_json();
-    normalize_parsed(v.clone(), raw.as_bytes(), &ctx)
+    Normalizer::new(opts.clone()).normalize_value(v)
 }
 
 /// The JSON parser used for a record (the bench compares them).
@@ -186,36 +185,45 @@ pub enum JsonParser {
     SerdeJson,
 }
 
-/// [`normalize_line`] with a chosen parser (for the bench).
-#[doc(hidden)]
-pub fn normalize_line_with(line: &[u8], opts: &Options, parser: JsonParser) -> Result<Vec<Document>, String> {
-    let ctx = Ctx::new(opts);
-    normalize_bytes(line, &ctx, parser)
+/// Normalization with everything derived from the [`Options`] computed once (the projection
+/// plan, index names): what [`Reader`] uses per record, and what a webhook receiver should keep.
+#[derive(Debug, Clone)]
+pub struct Normalizer {
+    pub(crate) opts: Options,
+    pub(crate) projection: Option<project::Projection>,
+    pub(crate) audit_index: String,
+    pub(crate) process_index: String,
 }
 
-/// Per-reader state derived from the options once.
-pub(crate) struct Ctx<'a> {
-    pub opts: &'a Options,
-    pub projection: Option<std::borrow::Cow<'a, project::Projection>>,
-}
-
-impl<'a> Ctx<'a> {
-    pub(crate) fn new(opts: &'a Options) -> Self {
-        Ctx {
+impl Normalizer {
+    pub fn new(opts: Options) -> Normalizer {
+        Normalizer {
+            projection: opts.fields.as_deref().map(project::Projection::new),
+            audit_index: format!("logs-{}-{}", audit::DATASET, opts.namespace),
+            process_index: format!("logs-{}-{}", process::DATASET, opts.namespace),
             opts,
-            projection: opts
-                .fields
-                .as_deref()
-                .map(|f| std::borrow::Cow::Owned(project::Projection::new(f))),
         }
     }
 
-    /// A context reusing an already built projection.
-    pub(crate) fn with_projection(opts: &'a Options, projection: Option<&'a project::Projection>) -> Self {
-        Ctx {
-            opts,
-            projection: projection.map(std::borrow::Cow::Borrowed),
-        }
+    pub fn options(&self) -> &Options {
+        &self.opts
+    }
+
+    /// See [`normalize_line`].
+    pub fn normalize_line(&self, line: &[u8]) -> Result<Vec<Document>, String> {
+        normalize_bytes(line, self, JsonParser::Sonic)
+    }
+
+    /// See [`normalize_value`].
+    pub fn normalize_value(&self, v: &Value) -> Result<Vec<Document>, String> {
+        let raw = v.to_json();
+        normalize_parsed(v.clone(), raw.as_bytes(), self)
+    }
+
+    /// [`Normalizer::normalize_line`] with a chosen JSON parser (for the bench).
+    #[doc(hidden)]
+    pub fn normalize_line_with(&self, line: &[u8], parser: JsonParser) -> Result<Vec<Document>, String> {
+        normalize_bytes(line, self, parser)
     }
 
     /// The current time (Live policy); taken per record, as the agent stamps each line.
@@ -224,12 +232,16 @@ impl<'a> Ctx<'a> {
     }
 }
 
-pub(crate) fn normalize_bytes(line: &[u8], ctx: &Ctx, parser: JsonParser) -> Result<Vec<Document>, String> {
+pub(crate) fn normalize_bytes(
+    line: &[u8],
+    ctx: &Normalizer,
+    parser: JsonParser,
+) -> Result<Vec<Document>, String> {
     let line = util::trim_ascii(line);
     if let Err(e) = std::str::from_utf8(line) {
         return Err(format!("invalid UTF-8 at byte {}", e.valid_up_to()));
     }
-    let value = match (ctx.projection.as_deref(), parser) {
+    let value = match (ctx.projection.as_ref(), parser) {
         (Some(p), JsonParser::Sonic) => p.parse_sonic(line),
         (Some(p), JsonParser::SerdeJson) => p.parse_serde_json(line),
         (None, JsonParser::Sonic) => Value::from_json_slice(line).map_err(|e| e.to_string()),
@@ -240,7 +252,7 @@ pub(crate) fn normalize_bytes(line: &[u8], ctx: &Ctx, parser: JsonParser) -> Res
 }
 
 /// Normalizes a parsed record whose raw bytes are `raw` (for the `_id` and `event.original`).
-pub(crate) fn normalize_parsed(value: Value, raw: &[u8], ctx: &Ctx) -> Result<Vec<Document>, String> {
+pub(crate) fn normalize_parsed(value: Value, raw: &[u8], ctx: &Normalizer) -> Result<Vec<Document>, String> {
     let shape = detect_shape(&value);
     match shape {
         Shape::EventList | Shape::Records | Shape::JsonArray => {
@@ -266,7 +278,7 @@ pub(crate) fn normalize_parsed(value: Value, raw: &[u8], ctx: &Ctx) -> Result<Ve
     }
 }
 
-fn normalize_one(value: Value, shape: Shape, raw: &[u8], ctx: &Ctx) -> Result<Document, String> {
+fn normalize_one(value: Value, shape: Shape, raw: &[u8], ctx: &Normalizer) -> Result<Document, String> {
     let Value::Object(map) = value else {
         return Err(format!("expected a JSON object, found {}", value.type_name()));
     };
@@ -295,15 +307,14 @@ fn normalize_one(value: Value, shape: Shape, raw: &[u8], ctx: &Ctx) -> Result<Do
     })
 }
 
-/// Builds the `data_stream.*`/`event.dataset` fields and returns the index name.
-pub(crate) fn set_data_stream(doc: &mut Map, dataset: &str, namespace: &str) -> String {
+/// Sets the `data_stream.*`/`event.dataset` fields of a document.
+pub(crate) fn set_data_stream(doc: &mut Map, dataset: &str, namespace: &str) {
     let mut ds = Map::with_capacity(3);
     ds.insert("dataset", Value::from(dataset));
     ds.insert("namespace", Value::from(namespace));
     ds.insert("type", Value::from("logs"));
     doc.insert("data_stream", Value::Object(ds));
     util::set_path(doc, "event.dataset", Value::from(dataset));
-    format!("logs-{dataset}-{namespace}")
 }
 
 /// Attaches the origin to documents produced from one record.

@@ -2,11 +2,12 @@
 //! for Containers writes (the mapping table is in the crate docs), and the pass-through of
 //! documents already in ECS shape.
 
-use events::time::{format_millis, format_secs, parse_timestamp, parse_timestamp_value};
+use crate::fasttime::{format_millis, format_secs, parse as parse_timestamp};
+use events::time::parse_timestamp_value;
 use events::{Map, Value};
 
 use crate::util::{basename, get_path, get_str, set_path};
-use crate::{Ctx, Shape, TimePolicy};
+use crate::{Normalizer, Shape, TimePolicy};
 
 /// The dataset of process documents.
 pub const DATASET: &str = "cloud_defend.process";
@@ -16,7 +17,7 @@ pub const ECS_VERSION: &str = "8.7.0";
 /// Keeps an ECS document as it is; fills in `data_stream.*`, `event.dataset` and
 /// `event.ingested` when missing. The index comes from `data_stream.*`, else `event.dataset`,
 /// else `generic` (Fleet's default dataset).
-pub(crate) fn pass_through(mut doc: Map, ctx: &Ctx) -> Result<(Map, String), String> {
+pub(crate) fn pass_through(mut doc: Map, ctx: &Normalizer) -> Result<(Map, String), String> {
     let flat = |doc: &Map, path: &str| {
         get_str(doc, path)
             .or_else(|| doc.get(path).and_then(Value::as_str))
@@ -48,7 +49,13 @@ pub(crate) fn pass_through(mut doc: Map, ctx: &Ctx) -> Result<(Map, String), Str
 }
 
 /// The fields every mapped process document gets.
-fn base(action: &str, event_type: &str, time: i64, original: Option<String>, ctx: &Ctx) -> (Map, String) {
+fn base(
+    action: &str,
+    event_type: &str,
+    time: i64,
+    original: Option<String>,
+    ctx: &Normalizer,
+) -> (Map, String) {
     let mut doc = Map::with_capacity(12);
     doc.insert("@timestamp", Value::Str(format_millis(time)));
     let mut event = Map::with_capacity(8);
@@ -69,7 +76,8 @@ fn base(action: &str, event_type: &str, time: i64, original: Option<String>, ctx
     doc.insert("event", Value::Object(event));
     set_path(&mut doc, "ecs.version", Value::from(ECS_VERSION));
     set_path(&mut doc, "host.os.type", Value::from("linux"));
-    let index = crate::set_data_stream(&mut doc, DATASET, &ctx.opts.namespace);
+    crate::set_data_stream(&mut doc, DATASET, &ctx.opts.namespace);
+    let index = ctx.process_index.clone();
     (doc, index)
 }
 
@@ -181,7 +189,7 @@ pub(crate) fn tetragon(
     mut rec: Map,
     shape: Shape,
     original: Option<String>,
-    ctx: &Ctx,
+    ctx: &Normalizer,
 ) -> Result<(Map, String), String> {
     let (key, action, event_type) = match shape {
         Shape::TetragonExit => ("process_exit", "end", "end"),
@@ -291,7 +299,7 @@ pub(crate) fn tetragon(
 }
 
 /// Maps a Falco JSON alert line.
-pub(crate) fn falco(rec: Map, original: Option<String>, ctx: &Ctx) -> Result<(Map, String), String> {
+pub(crate) fn falco(rec: Map, original: Option<String>, ctx: &Normalizer) -> Result<(Map, String), String> {
     let empty = Map::new();
     let fields = match rec.get("output_fields") {
         Some(Value::Object(m)) => m,

@@ -12,7 +12,7 @@ use events::Document;
 use flate2::read::MultiGzDecoder;
 
 use crate::framing::{Frame, Framer};
-use crate::{Ctx, InputError, JsonParser, Options};
+use crate::{InputError, JsonParser, Normalizer, Options};
 
 const BUF_SIZE: usize = 256 * 1024;
 
@@ -60,8 +60,7 @@ pub struct Reader {
     inputs: VecDeque<Input>,
     current: Option<Current>,
     pending: VecDeque<Result<Document, InputError>>,
-    opts: Options,
-    projection: Option<crate::project::Projection>,
+    normalizer: Normalizer,
     progress: Progress,
     total: Option<u64>,
 }
@@ -114,8 +113,7 @@ impl Reader {
             inputs,
             current: None,
             pending: VecDeque::new(),
-            projection: opts.fields.as_deref().map(crate::project::Projection::new),
-            opts,
+            normalizer: Normalizer::new(opts),
             progress: Progress::default(),
             total,
         }
@@ -172,7 +170,7 @@ impl Reader {
         };
         self.current = Some(Current {
             name: Arc::from(name.as_str()),
-            framer: Framer::new(reader, self.opts.max_line_bytes, gzip),
+            framer: Framer::new(reader, self.normalizer.opts.max_line_bytes, gzip),
         });
         Some(Ok(()))
     }
@@ -224,8 +222,7 @@ impl Iterator for Reader {
                     return Some(Err(e));
                 }
                 Frame::Record { line } => {
-                    let ctx = Ctx::with_projection(&self.opts, self.projection.as_ref());
-                    match crate::normalize_bytes(&cur.framer.record, &ctx, JsonParser::Sonic) {
+                    match crate::normalize_bytes(&cur.framer.record, &self.normalizer, JsonParser::Sonic) {
                         Ok(mut docs) => {
                             crate::with_origin(&mut docs, &cur.name, line);
                             let mut docs = docs.into_iter();

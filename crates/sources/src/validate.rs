@@ -91,7 +91,7 @@ pub(crate) fn audit_record(m: &Map) -> Result<(), String> {
         match m.get(key) {
             None | Some(Value::Null) => {}
             Some(Value::Str(s)) => {
-                if events::time::parse_timestamp(s).is_none() {
+                if crate::fasttime::parse(s).is_none() {
                     return Err(format!("field `{key}` is not a valid timestamp: {s:?}"));
                 }
             }

@@ -1,0 +1,182 @@
+//! Normalization throughput on a synthetic corpus built from the fixture lines (native, legacy,
+//! RequestResponse, GKE, AKS audit records and Falco/Tetragon process lines), repeated with a
+//! distinct `auditID`/time per line.
+//!
+//! `cargo bench -p sources --bench normalize` (size: `SOURCES_BENCH_MB`, default 200).
+//! Prints MB/s and events/s, single-threaded, for: parse only; full normalization with
+//! sonic-rs and with serde_json; projected normalization (the seed rules' fields) with both;
+//! and the whole `Reader` (framing + normalization) over an in-memory stream.
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use sources::{JsonParser, Normalizer, Options, Reader};
+
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures");
+
+fn template_lines() -> Vec<String> {
+    let mut out = Vec::new();
+    let files = [
+        "elastic-kubernetes-audit/test-audit.log",
+        "elastic-kubernetes-audit/test-kube-audit.log",
+        "k8s-audit-samples/audit2rbac/demo.log",
+        "process-sensors/falco/falco-website-examples.jsonl",
+        "process-sensors/tetragon/events.json",
+    ];
+    for f in files {
+        let text = std::fs::read_to_string(format!("{FIXTURES}/{f}")).expect("fixture");
+        out.extend(text.lines().filter(|l| !l.trim().is_empty()).map(str::to_string));
+    }
+    let dir = format!("{FIXTURES}/k8s-audit-samples/falco-trace-files");
+    let mut names: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    names.sort();
+    for p in names {
+        let text = std::fs::read_to_string(p).unwrap();
+        out.extend(text.lines().filter(|l| !l.trim().is_empty()).map(str::to_string));
+    }
+    out
+}
+
+/// Lines of about `target` bytes in total, each template varied by id and time.
+fn corpus(target: usize) -> (Vec<u8>, usize) {
+    let templates: Vec<serde_json::Value> = template_lines()
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let base = events::time::parse_timestamp("2025-01-01T00:00:00Z").unwrap();
+    let mut out = Vec::with_capacity(target + 64 * 1024);
+    let mut n = 0usize;
+    while out.len() < target {
+        let mut v = templates[n % templates.len()].clone();
+        let t = events::time::format_nanos(base + n as i64 * 1_000_000);
+        if let Some(m) = v.as_object_mut() {
+            for key in ["auditID", "insertId"] {
+                if m.contains_key(key) {
+                    m.insert(key.into(), format!("{n:016x}-bench").into());
+                }
+            }
+            for key in ["requestReceivedTimestamp", "stageTimestamp", "timestamp", "time"] {
+                if m.contains_key(key) {
+                    m.insert(key.into(), t.clone().into());
+                }
+            }
+            if let Some(o) = m.get_mut("output_fields").and_then(|o| o.as_object_mut()) {
+                o.insert("proc.pid".into(), (n as i64).into());
+            }
+        }
+        serde_json::to_writer(&mut out, &v).unwrap();
+        out.push(b'\n');
+        n += 1;
+    }
+    (out, n)
+}
+
+fn report(name: &str, bytes: usize, events: usize, secs: f64) {
+    println!(
+        "{name:<38} {:>9.1} MB/s {:>12.0} events/s  ({events} events, {:.2} s)",
+        bytes as f64 / 1e6 / secs,
+        events as f64 / secs,
+        secs
+    );
+}
+
+fn run_lines(name: &str, data: &[u8], opts: &Options, parser: JsonParser) {
+    let normalizer = Normalizer::new(opts.clone());
+    let start = Instant::now();
+    let mut docs = 0usize;
+    for line in data.split(|&b| b == b'\n') {
+        if line.is_empty() {
+            continue;
+        }
+        let out = normalizer
+            .normalize_line_with(line, parser)
+            .expect("bench lines normalize");
+        docs += out.len();
+        black_box(out);
+    }
+    report(name, data.len(), docs, start.elapsed().as_secs_f64());
+}
+
+fn main() {
+    let mb: usize = std::env::var("SOURCES_BENCH_MB")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(200);
+    let (data, lines) = corpus(mb * 1_000_000);
+    println!(
+        "corpus: {} lines, {:.1} MB (avg {} bytes/line)",
+        lines,
+        data.len() as f64 / 1e6,
+        data.len() / lines
+    );
+
+    let start = Instant::now();
+    let mut n = 0usize;
+    for line in data.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+        black_box(events::Value::from_json_slice(line).unwrap());
+        n += 1;
+    }
+    report(
+        "parse only (sonic-rs → Value)",
+        data.len(),
+        n,
+        start.elapsed().as_secs_f64(),
+    );
+
+    let full = Options::default();
+    let fields = [
+        "@timestamp",
+        "event.dataset",
+        "event.action",
+        "event.type",
+        "source.ip",
+        "user.name",
+        "kubernetes.audit.stage",
+        "kubernetes.audit.verb",
+        "kubernetes.audit.level",
+        "kubernetes.audit.user.username",
+        "kubernetes.audit.requestURI",
+        "kubernetes.audit.objectRef.resource",
+        "kubernetes.audit.objectRef.name",
+        "kubernetes.audit.annotations.authorization_k8s_io/decision",
+        "kubernetes.audit.user.extra.authentication.kubernetes.io/pod-name",
+        "process.name",
+        "process.args",
+        "process.interactive",
+        "container.id",
+        "host.os.type",
+        "orchestrator.resource.name",
+    ];
+    let projected = Options {
+        fields: Some(fields.iter().map(|s| s.to_string()).collect()),
+        ..Options::default()
+    };
+    run_lines("full normalize, sonic-rs", &data, &full, JsonParser::Sonic);
+    run_lines("full normalize, serde_json", &data, &full, JsonParser::SerdeJson);
+    run_lines(
+        "projected normalize, sonic-rs",
+        &data,
+        &projected,
+        JsonParser::Sonic,
+    );
+    run_lines(
+        "projected normalize, serde_json",
+        &data,
+        &projected,
+        JsonParser::SerdeJson,
+    );
+
+    for (name, opts) in [("Reader, full", full), ("Reader, projected", projected)] {
+        let start = Instant::now();
+        let reader = Reader::from_reader("bench", Box::new(std::io::Cursor::new(data.clone())), opts);
+        let mut docs = 0usize;
+        for d in reader {
+            black_box(d.expect("bench lines normalize"));
+            docs += 1;
+        }
+        report(name, data.len(), docs, start.elapsed().as_secs_f64());
+    }
+}
