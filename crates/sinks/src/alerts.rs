@@ -161,6 +161,7 @@ const KEY_FIELDS: &[&str] = &[
     "kubernetes.audit.objectRef.resource",
     "kubernetes.audit.objectRef.namespace",
     "kubernetes.audit.objectRef.name",
+    "kubernetes.audit.annotations.authorization_k8s_io/decision",
     "kubernetes.audit.responseStatus.code",
     "orchestrator.resource.name",
     "container.id",
@@ -237,6 +238,15 @@ impl AlertSink for TableSink {
             "  reason: {}",
             one_line(&text(&doc, "kibana.alert.reason"))
         )?;
+        if let Some(keys) = alert.get("crowsnest.sequence.join_keys") {
+            let events = alert.get("crowsnest.event_ids").cloned().unwrap_or(Value::Null);
+            writeln!(
+                self.out,
+                "  sequence: join keys {}  events: {}",
+                table_cell(keys),
+                table_cell(&events)
+            )?;
+        }
         let fields = key_fields(alert, &doc);
         if !fields.is_empty() {
             writeln!(self.out, "  fields: {}", fields.join("  "))?;

@@ -182,6 +182,45 @@ fn table_alerts_are_readable_blocks() {
     assert_eq!(emit_all(Format::Table, &[]), "");
 }
 
+#[test]
+fn table_shows_sequences_with_their_join_keys() {
+    let rules = rules::bundled();
+    let seq = rules.iter().find(|r| r.rule_type == "eql").unwrap();
+    let mut p =
+        Document::from_json(r#"{"@timestamp":"2025-03-04T06:20:00Z","process":{"name":"curl"}}"#).unwrap();
+    p.id = "p1".into();
+    let mut k = Document::from_json(r#"{"@timestamp":"2025-03-04T06:20:01Z","user":{"name":"sa"}}"#).unwrap();
+    k.id = "k1".into();
+    let docs = [&p, &k];
+    let keys = [Value::from("web-1")];
+    let alerts = build_alerts(
+        seq,
+        AlertSource::Sequence {
+            docs: &docs,
+            join_keys: &keys,
+        },
+        (T0, T1),
+        T1,
+    );
+    let text = emit_all(Format::Table, &alerts);
+    let blocks: Vec<&str> = text.split("\n\n").collect();
+    assert_eq!(blocks.len(), 3);
+    assert!(
+        blocks[0].contains("\n  sequence: join keys [web-1]  events: [p1, k1]\n"),
+        "{text}"
+    );
+    assert!(
+        blocks[1]
+            .lines()
+            .next()
+            .unwrap()
+            .contains("[building block 0 of group "),
+        "{text}"
+    );
+    assert!(blocks[2].contains("  fields: user.name=sa\n"), "{text}");
+    assert!(!blocks[1].contains("sequence:"));
+}
+
 fn columns() -> Vec<(String, String)> {
     vec![
         ("user.name".into(), "keyword".into()),
