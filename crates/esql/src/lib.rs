@@ -1,1 +1,334 @@
-//! placeholder
+//! ES|QL for crowsnest: compiles the ES|QL queries of Elastic detection rules and runs them,
+//! streaming, over documents (no Elasticsearch involved).
+//!
+//! [`compile`] parses and analyzes a query against a field [`events::Catalog`] (unknown columns
+//! are errors, as in Elasticsearch), producing a [`Query`]. A query runs as an [`Execution`]:
+//! documents are [`Execution::push`]ed one at a time (after a cheap [`Query::prefilter`] the
+//! caller may use to skip documents early), partial states of executions over different inputs
+//! can be [`Execution::merge`]d, and [`Execution::finish`] yields the [`QueryResult`] with
+//! per-row provenance (group key, contributing `_id`s).
+//!
+//! Modules: [`lexer`], [`parser`] and [`ast`] (syntax), [`analyzer`] (names and types into a
+//! [`plan`]), [`expr`] and [`functions`] (evaluation), [`agg`] (aggregates), [`exec`]
+//! (streaming execution), [`like`] (LIKE/RLIKE translation), [`dissect`], [`grok`], [`kql`],
+//! [`datefmt`], [`types`], [`diag`].
+
+pub mod agg;
+pub mod analyzer;
+pub mod ast;
+pub mod datefmt;
+pub mod diag;
+pub mod dissect;
+pub mod exec;
+pub mod expr;
+pub mod functions;
+pub mod grok;
+pub mod kql;
+pub mod lexer;
+pub mod like;
+pub mod lucene;
+pub mod parser;
+pub mod plan;
+pub mod types;
+
+use std::sync::Arc;
+
+use events::{Catalog, Document, Value};
+
+pub use diag::Diagnostic;
+pub use types::{DataType, Val};
+
+use exec::{Prov, Row, Sink};
+use expr::{Ctx, Ex, Warnings};
+use plan::{Plan, SourcePlan, Stage};
+
+/// The evaluation context of one execution.
+#[derive(Clone, Copy, Debug)]
+pub struct ExecContext {
+    /// The value of `NOW()`, epoch nanoseconds.
+    pub now_nanos: i64,
+}
+
+/// A result column.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Column {
+    pub name: String,
+    /// `keyword`, `long`, `double`, `date`, `ip`, `boolean`, ...
+    pub data_type: String,
+}
+
+/// Where a result row came from.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RowProvenance {
+    /// The STATS group key values (empty for non-aggregating queries).
+    pub group: Vec<Value>,
+    /// `_id`s of the contributing documents in push order (at most 64).
+    pub event_ids: Vec<String>,
+    /// How many documents contributed.
+    pub event_count: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct QueryResult {
+    pub columns: Vec<Column>,
+    /// Cells: dates as ISO-8601 strings, IPs as strings, multi-values as arrays.
+    pub rows: Vec<Vec<Value>>,
+    pub provenance: Vec<RowProvenance>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug)]
+struct Compiled {
+    plan: Plan,
+    /// Index of the first pipeline breaker (there is always one: the implicit LIMIT).
+    head: usize,
+    /// Conditions on source columns only, evaluated by `prefilter`.
+    prefilter: Vec<Ex>,
+    prefilter_fields: Vec<usize>,
+    source_text: String,
+}
+
+/// A compiled query.
+#[derive(Debug, Clone)]
+pub struct Query {
+    inner: Arc<Compiled>,
+}
+
+/// Compiles an ES|QL query against a field catalog.
+pub fn compile(query: &str, catalog: &Catalog) -> Result<Query, Diagnostic> {
+    let ast = parser::parse(query)?;
+    let mut plan = analyzer::analyze(query, &ast, catalog, None)?;
+    if let SourcePlan::From(fields) = &plan.source {
+        let live = plan.live_source();
+        let keep: Vec<bool> = (0..fields.len())
+            .map(|i| live.get(i).copied().unwrap_or(true))
+            .collect();
+        if keep.iter().any(|k| !k) {
+            plan = analyzer::analyze(query, &ast, catalog, Some(&keep))?;
+        }
+    }
+    let head = plan
+        .stages
+        .iter()
+        .position(Stage::is_breaker)
+        .unwrap_or(plan.stages.len());
+    let (prefilter, prefilter_fields) = pushdown(&plan, head);
+    Ok(Query {
+        inner: Arc::new(Compiled {
+            plan,
+            head,
+            prefilter,
+            prefilter_fields,
+            source_text: query.to_string(),
+        }),
+    })
+}
+
+/// Filters before the first breaker that read only source columns, remapped to source
+/// indices (sound: a document failing one never produces a row).
+fn pushdown(plan: &Plan, head: usize) -> (Vec<Ex>, Vec<usize>) {
+    let SourcePlan::From(fields) = &plan.source else {
+        return (Vec::new(), Vec::new());
+    };
+    let mut map: Vec<Option<usize>> = (0..fields.len()).map(Some).collect();
+    let mut out = Vec::new();
+    let mut used = Vec::new();
+    for st in &plan.stages[..head] {
+        match st {
+            Stage::Filter(e) => {
+                let mut ok = true;
+                e.columns(&mut |c| ok &= map.get(c).copied().flatten().is_some());
+                if ok {
+                    let mut e2 = e.clone();
+                    e2.remap(&|c| map[c].unwrap_or(c));
+                    e2.columns(&mut |c| {
+                        if !used.contains(&c) {
+                            used.push(c)
+                        }
+                    });
+                    out.push(e2);
+                }
+            }
+            Stage::Append(_) => map.push(None),
+            Stage::Dissect(d, _) => map.extend(std::iter::repeat_n(None, d.names.len())),
+            Stage::Grok(g, _) => map.extend(std::iter::repeat_n(None, g.fields.len())),
+            Stage::Project(idx) => map = idx.iter().map(|&i| map[i]).collect(),
+            _ => break,
+        }
+    }
+    used.sort_unstable();
+    (out, used)
+}
+
+impl Query {
+    /// The FROM index patterns (empty for ROW).
+    pub fn indices(&self) -> &[String] {
+        &self.inner.plan.indices
+    }
+
+    /// The document fields the plan reads (metadata fields excluded).
+    pub fn needed_fields(&self) -> Vec<String> {
+        match &self.inner.plan.source {
+            SourcePlan::From(fields) => fields
+                .iter()
+                .filter(|f| f.kind == plan::FieldKind::Source)
+                .map(|f| f.name.clone())
+                .collect(),
+            SourcePlan::Row(_) => Vec::new(),
+        }
+    }
+
+    /// True when the query has a STATS (result rows are groups, not documents).
+    pub fn is_aggregating(&self) -> bool {
+        self.inner
+            .plan
+            .stages
+            .iter()
+            .any(|s| matches!(s, Stage::Stats(_)))
+    }
+
+    /// The output columns.
+    pub fn columns(&self) -> Vec<Column> {
+        columns(&self.inner.plan)
+    }
+
+    /// The query text.
+    pub fn source(&self) -> &str {
+        &self.inner.source_text
+    }
+
+    /// Cheap check on the WHERE conditions that precede any STATS: false only when the
+    /// document can never contribute to the result.
+    pub fn prefilter(&self, doc: &Document) -> bool {
+        let c = &self.inner;
+        if c.prefilter.is_empty() {
+            return true;
+        }
+        let SourcePlan::From(fields) = &c.plan.source else {
+            return true;
+        };
+        let row = exec::load(doc, fields, Some(&c.prefilter_fields));
+        let mut w = Warnings::default();
+        let mut cx = Ctx {
+            now_millis: 0,
+            warnings: &mut w,
+        };
+        c.prefilter
+            .iter()
+            .all(|e| matches!(e.eval(&row, &mut cx), Val::Bool(true)))
+    }
+
+    /// Starts an execution (ROW queries produce their row immediately).
+    pub fn start(&self, ctx: ExecContext) -> Execution {
+        let c = &self.inner;
+        let mut ex = Execution {
+            q: c.clone(),
+            now_millis: ctx.now_nanos.div_euclid(events::time::NANOS_PER_MILLI),
+            sink: Sink::new(&c.plan.stages[c.head.min(c.plan.stages.len() - 1)]),
+            warnings: Warnings::default(),
+        };
+        if let SourcePlan::Row(vals) = &c.plan.source {
+            ex.push_row(Row {
+                vals: vals.clone(),
+                prov: Prov::default(),
+            });
+        }
+        ex
+    }
+}
+
+fn columns(plan: &Plan) -> Vec<Column> {
+    plan.columns
+        .iter()
+        .map(|(n, t)| Column {
+            name: n.clone(),
+            data_type: t.name().to_string(),
+        })
+        .collect()
+}
+
+/// A running query: push documents, merge partial executions, finish.
+#[derive(Debug, Clone)]
+pub struct Execution {
+    q: Arc<Compiled>,
+    now_millis: i64,
+    sink: Sink,
+    warnings: Warnings,
+}
+
+impl Execution {
+    /// Feeds one document (documents of other indices are the caller's business).
+    pub fn push(&mut self, doc: &Document) {
+        if self.sink.is_full() {
+            return;
+        }
+        let SourcePlan::From(fields) = &self.q.plan.source else {
+            return;
+        };
+        let vals = exec::load(doc, fields, None);
+        let prov = Prov {
+            group: Vec::new(),
+            ids: vec![doc.id.clone()],
+            count: 1,
+        };
+        self.push_row(Row { vals, prov });
+    }
+
+    fn push_row(&mut self, row: Row) {
+        let q = self.q.clone();
+        let mut cx = Ctx {
+            now_millis: self.now_millis,
+            warnings: &mut self.warnings,
+        };
+        let sink = &mut self.sink;
+        exec::run_stream(&q.plan.stages[..q.head], row, &mut cx, &mut |r, cx| {
+            sink.push(r, cx)
+        });
+    }
+
+    /// Folds another execution of the same query (over other documents) into this one.
+    pub fn merge(&mut self, other: Execution) {
+        self.sink.merge(other.sink);
+        self.warnings.merge(other.warnings);
+    }
+
+    /// The result.
+    pub fn finish(self) -> QueryResult {
+        let q = self.q;
+        let mut warnings = self.warnings;
+        let mut cx = Ctx {
+            now_millis: self.now_millis,
+            warnings: &mut warnings,
+        };
+        let rows = self.sink.finish(&mut cx);
+        let rest = q.plan.stages.get(q.head + 1..).unwrap_or(&[]);
+        let rows = exec::run_batch(rest, rows, &mut cx);
+        let mut all_warnings = q.plan.warnings.clone();
+        all_warnings.extend(warnings.list);
+        QueryResult {
+            columns: columns(&q.plan),
+            provenance: rows
+                .iter()
+                .map(|r| RowProvenance {
+                    group: r.prov.group.iter().map(Val::to_value).collect(),
+                    event_ids: r.prov.ids.clone(),
+                    event_count: r.prov.count,
+                })
+                .collect(),
+            rows: rows
+                .into_iter()
+                .map(|r| r.vals.iter().map(Val::to_value).collect())
+                .collect(),
+            warnings: all_warnings,
+        }
+    }
+}
+
+/// Runs a query over documents in one go.
+pub fn run<'a>(q: &Query, docs: impl IntoIterator<Item = &'a Document>, ctx: ExecContext) -> QueryResult {
+    let mut ex = q.start(ctx);
+    for d in docs {
+        ex.push(d);
+    }
+    ex.finish()
+}
