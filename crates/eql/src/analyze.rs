@@ -102,6 +102,9 @@ pub enum Plan {
     Event(Filter),
     Sequence {
         stages: Vec<StagePlan>,
+        /// Missing-event stages with their gap: `g` lies before positive stage `g` (`0` leading,
+        /// `stages.len()` trailing).
+        missing: Vec<(usize, StagePlan)>,
         until: Option<StagePlan>,
         maxspan: Option<i64>,
     },
@@ -134,19 +137,32 @@ impl Analyzer<'_> {
                 let shared = self.keys(keys)?;
                 let per_stage = self.check_key_counts(stages, until.as_ref())?;
                 let mut planned = Vec::new();
+                let mut missing = Vec::new();
                 for st in stages {
-                    if st.missing {
-                        return Err(Diagnostic::new(
-                            "missing event stages (![...]) are not supported",
-                            st.span.clone(),
-                        ));
-                    }
                     let sp = self.stage(st, &shared, per_stage)?;
+                    if st.missing {
+                        // a repeated missing stage rejects on any occurrence, like a single one
+                        missing.push((planned.len(), sp));
+                        continue;
+                    }
                     for _ in 0..st.runs {
                         planned.push(sp.clone());
                     }
                 }
-                if planned.len() < 2 {
+                if !missing.is_empty() {
+                    if planned.is_empty() {
+                        return Err(Diagnostic::new(
+                            "A sequence requires at least one positive event query",
+                            stages[0].span.clone(),
+                        ));
+                    }
+                    if maxspan.is_none() {
+                        return Err(Diagnostic::new(
+                            "[maxspan] is required when using missing events (![...])",
+                            stages[0].span.clone(),
+                        ));
+                    }
+                } else if planned.len() < 2 {
                     return Err(Diagnostic::new(
                         format!(
                             "A sequence requires a minimum of 2 queries, found [{}]",
@@ -161,6 +177,7 @@ impl Analyzer<'_> {
                     .transpose()?;
                 Plan::Sequence {
                     stages: planned,
+                    missing,
                     until,
                     maxspan: maxspan.as_ref().map(|(n, _)| *n),
                 }

@@ -126,9 +126,15 @@ impl Engine {
             Plan::Event(_) => Matcher::Event,
             Plan::Sequence {
                 stages,
+                missing,
                 until,
                 maxspan,
-            } => Matcher::Sequence(SequenceMatcher::new(stages.clone(), until.clone(), *maxspan)),
+            } => Matcher::Sequence(SequenceMatcher::new(
+                stages.clone(),
+                missing.clone(),
+                until.clone(),
+                *maxspan,
+            )),
             Plan::Sample { stages } => Matcher::Sample(SampleMatcher::new(stages.clone())),
         };
         Engine {
@@ -194,8 +200,10 @@ impl Engine {
     pub fn finish(&mut self) -> Vec<Match> {
         let mut out = Vec::new();
         self.release(i64::MAX, &mut out);
-        if let Matcher::Sample(s) = &mut self.matcher {
-            s.finish(&mut out);
+        match &mut self.matcher {
+            Matcher::Sample(s) => s.finish(&mut out),
+            Matcher::Sequence(s) => push_sequences(&mut out, s.finish()),
+            Matcher::Event => {}
         }
         out
     }
@@ -231,7 +239,7 @@ impl Engine {
             && let Some(m) = self.query.maxspan_nanos()
             && self.released >= self.next_sweep
         {
-            s.evict(self.released);
+            push_sequences(out, s.advance(self.released));
             self.next_sweep = self.released.saturating_add((m / 4).max(1));
         }
     }
@@ -242,15 +250,17 @@ impl Engine {
         }
         match &mut self.matcher {
             Matcher::Event => out.push(Match::Event(b.doc)),
-            Matcher::Sequence(s) => {
-                for (key, events) in s.process(&b.doc, b.ts) {
-                    out.push(Match::Sequence(SequenceMatch {
-                        events,
-                        join_keys: key.iter().map(|k| k.to_value()).collect(),
-                    }));
-                }
-            }
+            Matcher::Sequence(s) => push_sequences(out, s.process(&b.doc, b.ts)),
             Matcher::Sample(s) => s.process(&b.doc, out),
         }
+    }
+}
+
+fn push_sequences(out: &mut Vec<Match>, done: Vec<crate::sequence::Completed>) {
+    for (key, events) in done {
+        out.push(Match::Sequence(SequenceMatch {
+            events,
+            join_keys: key.iter().map(|k| k.to_value()).collect(),
+        }));
     }
 }

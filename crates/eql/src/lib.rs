@@ -9,8 +9,10 @@
 //! null and `not null` stays null (only `== null` / `!= null` test presence); sequences
 //! order events by (timestamp, tiebreaker) and keep one pending partial per key and stage.
 //!
-//! Not supported (reported as compile errors): missing-event stages `![...]`, `join`, pipes
-//! other than `head` and `tail`.
+//! Missing-event stages `![...]` are supported (see [`Engine`] for their windows); a
+//! [`SequenceMatch`] lists only the events of positive stages.
+//!
+//! Not supported (reported as compile errors): `join`, pipes other than `head` and `tail`.
 
 mod analyze;
 mod ast;
@@ -72,8 +74,13 @@ fn needed_fields(plan: &Plan) -> Vec<String> {
     };
     match plan {
         Plan::Event(f) => filter(f, &mut out),
-        Plan::Sequence { stages, until, .. } => {
-            for s in stages.iter().chain(until) {
+        Plan::Sequence {
+            stages,
+            missing,
+            until,
+            ..
+        } => {
+            for s in stages.iter().chain(missing.iter().map(|(_, s)| s)).chain(until) {
                 filter(&s.filter, &mut out);
                 s.keys.iter().for_each(|k| k.expr.fields(&mut out));
             }
@@ -120,7 +127,16 @@ impl Query {
     pub fn prefilter(&self, doc: &Document) -> bool {
         match &self.inner.plan {
             Plan::Event(f) => f.matches(doc),
-            Plan::Sequence { stages, until, .. } => stages.iter().chain(until).any(|s| s.filter.matches(doc)),
+            Plan::Sequence {
+                stages,
+                missing,
+                until,
+                ..
+            } => stages
+                .iter()
+                .chain(missing.iter().map(|(_, s)| s))
+                .chain(until)
+                .any(|s| s.filter.matches(doc)),
             Plan::Sample { stages } => stages.iter().any(|s| s.filter.matches(doc)),
         }
     }

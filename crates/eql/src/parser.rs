@@ -323,12 +323,6 @@ impl Parser {
                 _ => return self.error("an integer"),
             }
             self.bump();
-            if missing {
-                return Err(Diagnostic::new(
-                    "a missing event cannot be repeated",
-                    start..self.prev_end(),
-                ));
-            }
         }
         Ok(Stage {
             filter,

@@ -105,84 +105,172 @@ fn date_millis(s: &str) -> Option<i64> {
 #[derive(Debug, Clone)]
 struct Partial {
     first_ts: i64,
+    /// The latest leading missing-event hit for this key before the first event.
+    lead_missing: Option<i64>,
+    events: Vec<Arc<Document>>,
+}
+
+/// A sequence whose positive stages all matched, waiting out `maxspan` for a trailing missing
+/// event that would cancel it.
+#[derive(Debug, Clone)]
+struct Waiting {
+    key: Key,
+    deadline: i64,
     events: Vec<Arc<Document>>,
 }
 
 /// A completed sequence: its key and its events in stage order.
 pub type Completed = (Key, Vec<Arc<Document>>);
 
+/// The sequence state machine (see the module docs). Missing-event stages (`![...]`) reject a
+/// sequence when a matching event with the same key occurs in their gap: between the
+/// neighbouring positive events; before the first one (leading: no earlier than the last event
+/// minus `maxspan`); after the last one (trailing: up to the first event plus `maxspan`, so such
+/// a sequence is reported once that time has passed, or at the end of input). When a query has
+/// both leading and trailing missing stages, the whole sequence including both missing events
+/// must fit in `maxspan` to reject it: a sequence is dropped only when a leading hit exists and
+/// a trailing hit follows within `maxspan` of it (Elasticsearch's spec test
+/// `leadingAndTrailingExcluded`). Several leading (or trailing) stages act as one: a hit on any
+/// of them counts.
 #[derive(Debug, Clone)]
 pub struct SequenceMatcher {
     stages: Vec<StagePlan>,
+    missing: Vec<(usize, StagePlan)>,
     until: Option<StagePlan>,
     maxspan: Option<i64>,
     pending: HashMap<Key, Vec<Option<Partial>>>,
+    lead_missing: HashMap<Key, i64>,
+    waiting: Vec<Waiting>,
     live: usize,
 }
 
 impl SequenceMatcher {
-    pub fn new(stages: Vec<StagePlan>, until: Option<StagePlan>, maxspan: Option<i64>) -> Self {
+    pub fn new(
+        stages: Vec<StagePlan>,
+        missing: Vec<(usize, StagePlan)>,
+        until: Option<StagePlan>,
+        maxspan: Option<i64>,
+    ) -> Self {
         SequenceMatcher {
             stages,
+            missing,
             until,
             maxspan,
             pending: HashMap::new(),
+            lead_missing: HashMap::new(),
+            waiting: Vec::new(),
             live: 0,
         }
     }
 
-    /// Pending partial sequences.
+    /// Pending partial sequences, remembered leading missing events and sequences waiting for
+    /// their trailing window to close.
     pub fn live(&self) -> usize {
-        self.live
+        self.live + self.lead_missing.len() + self.waiting.len()
     }
 
-    /// Processes one event (events must come in order); returns sequences it completes, sorted
-    /// by key.
+    fn has_leading(&self) -> bool {
+        self.missing.iter().any(|(g, _)| *g == 0)
+    }
+
+    fn has_trailing(&self) -> bool {
+        self.missing.iter().any(|(g, _)| *g == self.stages.len())
+    }
+
+    fn cancel_slot(&mut self, key: &Key, slot: usize) {
+        if let Some(slots) = self.pending.get_mut(key) {
+            if slots[slot].take().is_some() {
+                self.live -= 1;
+            }
+            if slots.iter().all(Option::is_none) {
+                self.pending.remove(key);
+            }
+        }
+    }
+
+    /// Processes one event (events must come in order); returns the sequences it completes,
+    /// sorted by key.
     pub fn process(&mut self, doc: &Arc<Document>, ts: i64) -> Vec<Completed> {
         let n = self.stages.len();
         let mut done = Vec::new();
+        // sequences whose trailing window closed before this event are complete
+        if self.waiting.iter().any(|w| w.deadline < ts) {
+            let (ready, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut self.waiting)
+                .into_iter()
+                .partition(|w| w.deadline < ts);
+            self.waiting = keep;
+            done.extend(ready.into_iter().map(|w| (w.key, w.events)));
+        }
+        // missing-event stages first: they look at what happened strictly before this event
+        for m in 0..self.missing.len() {
+            let (gap, stage) = &self.missing[m];
+            let gap = *gap;
+            if !stage.filter.matches(doc) {
+                continue;
+            }
+            for key in key_combos(&stage.keys, doc) {
+                if gap == 0 {
+                    self.lead_missing.insert(key, ts);
+                } else if gap == n {
+                    self.waiting.retain(|w| w.key != key || w.deadline < ts);
+                } else {
+                    self.cancel_slot(&key, gap - 1);
+                }
+            }
+        }
         // last stage first, so one event never advances the same partial twice
         for i in (0..n).rev() {
             if !self.stages[i].filter.matches(doc) {
                 continue;
             }
             for key in key_combos(&self.stages[i].keys, doc) {
-                if i == 0 {
-                    let p = Partial {
+                let p = if i == 0 {
+                    Partial {
                         first_ts: ts,
+                        lead_missing: self.lead_missing.get(&key).copied(),
                         events: vec![doc.clone()],
+                    }
+                } else {
+                    let Some(slots) = self.pending.get_mut(&key) else {
+                        continue;
                     };
-                    if n == 1 {
-                        done.push((key, p.events));
+                    let Some(mut p) = slots[i - 1].take() else {
+                        continue;
+                    };
+                    self.live -= 1;
+                    if slots.iter().all(Option::is_none) {
+                        self.pending.remove(&key);
+                    }
+                    if self.maxspan.is_some_and(|m| ts - p.first_ts > m) {
                         continue;
                     }
+                    p.events.push(doc.clone());
+                    p
+                };
+                if i < n - 1 {
                     let slots = self.pending.entry(key).or_insert_with(|| vec![None; n]);
-                    if slots[0].replace(p).is_none() {
+                    if slots[i].replace(p).is_none() {
                         self.live += 1;
                     }
                     continue;
                 }
-                let Some(slots) = self.pending.get_mut(&key) else {
-                    continue;
-                };
-                let Some(mut p) = slots[i - 1].take() else {
-                    continue;
-                };
-                self.live -= 1;
-                if self.maxspan.is_some_and(|m| ts - p.first_ts > m) {
-                    if slots.iter().all(Option::is_none) {
-                        self.pending.remove(&key);
+                // all positive stages matched: check the edge missing stages
+                let m = self.maxspan.unwrap_or(i64::MAX);
+                let lead = p.lead_missing.filter(|l| *l >= ts.saturating_sub(m));
+                match (self.has_leading(), self.has_trailing()) {
+                    (true, false) if lead.is_some() => {}
+                    (true, true) if lead.is_none() => done.push((key, p.events)),
+                    (_, true) => {
+                        // a trailing hit rejects when it falls within maxspan of the start of
+                        // the whole sequence: the leading hit if there are leading stages
+                        let start = lead.unwrap_or(p.first_ts);
+                        self.waiting.push(Waiting {
+                            key,
+                            deadline: start.saturating_add(m),
+                            events: p.events,
+                        });
                     }
-                    continue;
-                }
-                p.events.push(doc.clone());
-                if i == n - 1 {
-                    done.push((key.clone(), p.events));
-                } else if slots[i].replace(p).is_none() {
-                    self.live += 1;
-                }
-                if slots.iter().all(Option::is_none) {
-                    self.pending.remove(&key);
+                    _ => done.push((key, p.events)),
                 }
             }
         }
@@ -199,10 +287,11 @@ impl SequenceMatcher {
         done
     }
 
-    /// Drops partials that can no longer complete: their first event is more than `maxspan`
-    /// before `now` (the time below which no more events will be processed).
-    pub fn evict(&mut self, now: i64) {
-        let Some(m) = self.maxspan else { return };
+    /// Drops state that can no longer matter once every event at or before `now` has been
+    /// processed: partials whose first event is more than `maxspan` old, leading missing-event
+    /// hits older than `maxspan`. Returns the waiting sequences whose trailing window has closed.
+    pub fn advance(&mut self, now: i64) -> Vec<Completed> {
+        let Some(m) = self.maxspan else { return Vec::new() };
         let mut live = 0;
         self.pending.retain(|_, slots| {
             for s in slots.iter_mut() {
@@ -215,5 +304,23 @@ impl SequenceMatcher {
             n > 0
         });
         self.live = live;
+        self.lead_missing.retain(|_, ts| now - *ts <= m);
+        let mut out = Vec::new();
+        if !self.waiting.is_empty() {
+            let (ready, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut self.waiting)
+                .into_iter()
+                .partition(|w| w.deadline < now);
+            self.waiting = keep;
+            out.extend(ready.into_iter().map(|w| (w.key, w.events)));
+        }
+        out
+    }
+
+    /// End of input: sequences still waiting on a trailing window are complete.
+    pub fn finish(&mut self) -> Vec<Completed> {
+        std::mem::take(&mut self.waiting)
+            .into_iter()
+            .map(|w| (w.key, w.events))
+            .collect()
     }
 }
