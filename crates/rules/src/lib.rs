@@ -13,6 +13,13 @@
 //! rules use `kuery`, `eql` rules `eql`, `esql` rules `esql`). ES|QL rules carry no `index`
 //! field (the query's `FROM` names the indices); for them [`Rule::index`] holds the patterns of
 //! the `FROM` command, read lexically.
+//!
+//! Beyond the agreed API this crate also offers: [`BUNDLED_FILES`] (the embedded texts),
+//! [`parse_interval`]/[`parse_from`] and the schedule defaults, [`RuleError::new`], the
+//! accessors [`Rule::raw_rule_field`], [`Rule::metadata`], [`Rule::author`],
+//! [`Rule::false_positives`], [`Rule::license`], [`Rule::rule_name_override`],
+//! [`Rule::is_building_block`], and in [`alert`] the uuid helpers
+//! ([`alert::identity_uuid`], [`alert::ALERT_NAMESPACE`]).
 
 pub mod alert;
 mod index;

@@ -44,7 +44,8 @@ pub fn bundled() -> Vec<Rule> {
 }
 
 /// Loads every rule named by `paths`: a file is read as a rule whatever its extension; a
-/// directory contributes its `*.toml` files, recursively, in path order. One result per file;
+/// directory contributes its `*.toml` files, recursively (skipping hidden entries), in path
+/// order. One result per file;
 /// an unreadable path, or a directory without any `*.toml` file, gives an error.
 pub fn load_paths(paths: &[PathBuf]) -> Vec<Result<Rule, RuleError>> {
     let mut out = Vec::new();
@@ -84,7 +85,11 @@ fn load_file(path: &Path) -> Result<Rule, RuleError> {
 
 fn collect_toml(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
+        let entry = entry?;
+        if entry.file_name().to_string_lossy().starts_with('.') {
+            continue; // hidden files and directories (.git, editor backups)
+        }
+        let path = entry.path();
         if path.is_dir() {
             collect_toml(&path, out)?;
         } else if path.extension().is_some_and(|e| e == "toml") {

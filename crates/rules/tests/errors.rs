@@ -181,3 +181,15 @@ fn load_paths_reports_unreadable_paths_and_empty_directories() {
     let r = load_paths(&[PathBuf::from(&named)]);
     assert_eq!(r[0].as_ref().unwrap().source, named.display().to_string());
 }
+
+#[test]
+fn hidden_entries_are_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.toml"), GOOD).unwrap();
+    std::fs::write(dir.path().join(".#a.toml"), "[rule").unwrap();
+    std::fs::create_dir(dir.path().join(".git")).unwrap();
+    std::fs::write(dir.path().join(".git").join("x.toml"), "[rule").unwrap();
+    let results = load_paths(&[dir.path().to_path_buf()]);
+    assert_eq!(results.len(), 1);
+    assert!(results[0].is_ok());
+}
