@@ -279,8 +279,8 @@ impl ServeConfig {
         if self.wal.max_bytes < self.wal.segment_bytes.saturating_mul(2) {
             return Err("wal.max_bytes must be at least twice wal.segment_bytes".into());
         }
-        if (self.body_limit as u64) > self.wal.segment_bytes {
-            return Err("body_limit must not exceed wal.segment_bytes".into());
+        if (self.body_limit as u64) > self.wal.max_bytes / 2 {
+            return Err("body_limit must not exceed half of wal.max_bytes".into());
         }
         duration("lateness", &self.lateness)?;
         if duration("tick", &self.tick)? == 0 {

@@ -84,14 +84,19 @@ impl Pki {
     }
 
     pub fn blocking_client(&self) -> reqwest::blocking::Client {
-        reqwest::blocking::Client::builder()
-            .use_rustls_tls()
-            .tls_built_in_root_certs(false)
-            .add_root_certificate(reqwest::Certificate::from_pem(self.ca_pem.as_bytes()).unwrap())
-            .timeout(Duration::from_secs(5))
-            .build()
-            .unwrap()
+        blocking_client(&self.ca_pem)
     }
+}
+
+/// A blocking HTTPS client trusting only `ca_pem`.
+pub fn blocking_client(ca_pem: &str) -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .use_rustls_tls()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(reqwest::Certificate::from_pem(ca_pem.as_bytes()).unwrap())
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap()
 }
 
 /// Documents are the audit events themselves; `auditID` is required and becomes `_id`.
@@ -157,15 +162,18 @@ pub fn event_list(items: &[serde_json::Value]) -> String {
 /// Every alert id in the file sink and its rotated files, with repetitions.
 pub fn alert_ids(path: &Path) -> Vec<String> {
     let mut out = Vec::new();
-    let mut files = vec![path.to_path_buf()];
-    for n in 1..20 {
+    // oldest rotated file first, the current file last: delivery order
+    let mut files = Vec::new();
+    for n in (1..=200).rev() {
         let mut p = path.as_os_str().to_owned();
         p.push(format!(".{n}"));
         files.push(PathBuf::from(p));
     }
+    files.push(path.to_path_buf());
     for f in files {
         if let Ok(text) = std::fs::read_to_string(&f) {
-            for line in text.lines() {
+            // a line being written (no newline yet) is not delivered yet
+            for line in text.split_inclusive('\n').filter(|l| l.ends_with('\n')) {
                 let v: serde_json::Value = serde_json::from_str(line).unwrap();
                 out.push(v["kibana.alert.uuid"].as_str().unwrap().to_string());
             }
