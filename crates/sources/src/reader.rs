@@ -84,13 +84,16 @@ impl Reader {
                 continue;
             }
             let mut files = Vec::new();
-            collect_files(Path::new(p), &mut files).map_err(|e| InputError {
-                source: p.clone(),
+            collect_files(Path::new(p), true, &mut files).map_err(|(path, e)| InputError {
+                source: path,
                 line: 0,
                 reason: format!("cannot read: {e}"),
             })?;
             for (path, size) in files {
-                total = total.map(|t| t + size);
+                total = match (total, size) {
+                    (Some(t), Some(s)) => Some(t + s),
+                    _ => None,
+                };
                 let name = path.display().to_string();
                 inputs.push_back(Input::File { path, name });
             }
@@ -119,7 +122,8 @@ impl Reader {
         }
     }
 
-    /// The sum of the input file sizes (compressed size for gzip), when known (not for stdin).
+    /// The sum of the input file sizes (compressed size for gzip), when known (not for stdin,
+    /// pipes or streams).
     pub fn total_bytes(&self) -> Option<u64> {
         self.total
     }
@@ -176,20 +180,36 @@ impl Reader {
     }
 }
 
-/// Regular files under `path` (itself if a file), directories recursively in name order.
-fn collect_files(path: &Path, out: &mut Vec<(PathBuf, u64)>) -> io::Result<()> {
-    let meta = std::fs::metadata(path)?;
+/// The files under `path` (itself if not a directory) with their sizes (unknown for pipes and
+/// other non-regular files). Directories are walked recursively with entries in name order;
+/// hidden entries (`.name`) inside directories are skipped. Errors name the failing path.
+fn collect_files(
+    path: &Path,
+    explicit: bool,
+    out: &mut Vec<(PathBuf, Option<u64>)>,
+) -> Result<(), (String, io::Error)> {
+    let named = |e: io::Error| (path.display().to_string(), e);
+    if !explicit
+        && path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+    {
+        return Ok(());
+    }
+    let meta = std::fs::metadata(path).map_err(named)?;
     if meta.is_dir() {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)?
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+            .map_err(named)?
             .map(|e| e.map(|e| e.path()))
-            .collect::<io::Result<_>>()?;
+            .collect::<io::Result<_>>()
+            .map_err(named)?;
         entries.sort();
         for e in entries {
-            collect_files(&e, out)?;
+            collect_files(&e, false, out)?;
         }
     } else {
-        File::open(path)?;
-        out.push((path.to_path_buf(), meta.len()));
+        File::open(path).map_err(named)?;
+        out.push((path.to_path_buf(), meta.is_file().then_some(meta.len())));
     }
     Ok(())
 }

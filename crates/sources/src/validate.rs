@@ -32,50 +32,60 @@ const OBJECT_REF_STRINGS: [&str; 8] = [
     "subresource",
 ];
 
+/// A field path for messages: `prefix.key` (or `key` at the top), built only on error.
+fn path(prefix: &str, key: &str) -> String {
+    if prefix.is_empty() {
+        key.to_string()
+    } else {
+        format!("{prefix}.{key}")
+    }
+}
+
 fn wrong(field: &str, expected: &str, v: &Value) -> String {
     format!("field `{field}` must be {expected}, found {}", v.type_name())
 }
 
-fn check_str(m: &Map, key: &str, path: &str) -> Result<(), String> {
+fn check_str(m: &Map, prefix: &str, key: &str) -> Result<(), String> {
     match m.get(key) {
         None | Some(Value::Null) | Some(Value::Str(_)) => Ok(()),
-        Some(v) => Err(wrong(path, "a string", v)),
+        Some(v) => Err(wrong(&path(prefix, key), "a string", v)),
     }
 }
 
-fn check_obj<'a>(m: &'a Map, key: &str, path: &str) -> Result<Option<&'a Map>, String> {
+fn check_obj<'a>(m: &'a Map, prefix: &str, key: &str) -> Result<Option<&'a Map>, String> {
     match m.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Object(o)) => Ok(Some(o)),
-        Some(v) => Err(wrong(path, "an object", v)),
+        Some(v) => Err(wrong(&path(prefix, key), "an object", v)),
     }
 }
 
-fn check_str_array(m: &Map, key: &str, path: &str) -> Result<(), String> {
+fn check_str_array(m: &Map, prefix: &str, key: &str) -> Result<(), String> {
     match m.get(key) {
         None | Some(Value::Null) => Ok(()),
         Some(Value::Array(items)) => match items.iter().find(|v| !matches!(v, Value::Str(_) | Value::Null)) {
             None => Ok(()),
             Some(bad) => Err(format!(
-                "field `{path}` must be an array of strings, found an element of type {}",
+                "field `{}` must be an array of strings, found an element of type {}",
+                path(prefix, key),
                 bad.type_name()
             )),
         },
-        Some(v) => Err(wrong(path, "an array of strings", v)),
+        Some(v) => Err(wrong(&path(prefix, key), "an array of strings", v)),
     }
 }
 
 fn check_user(m: &Map, key: &str) -> Result<(), String> {
-    let Some(user) = check_obj(m, key, key)? else {
+    let Some(user) = check_obj(m, "", key)? else {
         return Ok(());
     };
-    check_str(user, "username", &format!("{key}.username"))?;
-    check_str(user, "uid", &format!("{key}.uid"))?;
-    check_str_array(user, "groups", &format!("{key}.groups"))?;
-    if let Some(extra) = check_obj(user, "extra", &format!("{key}.extra"))? {
+    check_str(user, key, "username")?;
+    check_str(user, key, "uid")?;
+    check_str_array(user, key, "groups")?;
+    if let Some(extra) = check_obj(user, key, "extra")? {
         for (k, v) in extra.iter() {
             if !matches!(v, Value::Str(_)) {
-                check_str_array(extra, k, &format!("{key}.extra.{k}"))?;
+                check_str_array(extra, &path(key, "extra"), k)?;
             }
         }
     }
@@ -85,7 +95,7 @@ fn check_user(m: &Map, key: &str) -> Result<(), String> {
 /// Checks the fields of an audit Event (or GKE `LogEntry`) before normalization.
 pub(crate) fn audit_record(m: &Map) -> Result<(), String> {
     for key in STRINGS {
-        check_str(m, key, key)?;
+        check_str(m, "", key)?;
     }
     for key in TIMESTAMPS {
         match m.get(key) {
@@ -98,22 +108,22 @@ pub(crate) fn audit_record(m: &Map) -> Result<(), String> {
             Some(v) => return Err(wrong(key, "an RFC 3339 timestamp string", v)),
         }
     }
-    check_str_array(m, "sourceIPs", "sourceIPs")?;
+    check_str_array(m, "", "sourceIPs")?;
     check_user(m, "user")?;
     check_user(m, "impersonatedUser")?;
-    if let Some(obj_ref) = check_obj(m, "objectRef", "objectRef")? {
+    if let Some(obj_ref) = check_obj(m, "", "objectRef")? {
         for key in OBJECT_REF_STRINGS {
-            check_str(obj_ref, key, &format!("objectRef.{key}"))?;
+            check_str(obj_ref, "objectRef", key)?;
         }
     }
-    if let Some(status) = check_obj(m, "responseStatus", "responseStatus")? {
+    if let Some(status) = check_obj(m, "", "responseStatus")? {
         match status.get("code") {
             None | Some(Value::Null) | Some(Value::Int(_)) => {}
             Some(v) => return Err(wrong("responseStatus.code", "an integer", v)),
         }
     }
     for key in ["annotations", "labels"] {
-        if let Some(ann) = check_obj(m, key, key)? {
+        if let Some(ann) = check_obj(m, "", key)? {
             for (k, v) in ann.iter() {
                 if !matches!(v, Value::Str(_) | Value::Null) {
                     return Err(wrong(&format!("{key}.{k}"), "a string", v));
@@ -122,7 +132,7 @@ pub(crate) fn audit_record(m: &Map) -> Result<(), String> {
         }
     }
     for key in ["metadata", "protoPayload", "resource", "operation"] {
-        check_obj(m, key, key)?;
+        check_obj(m, "", key)?;
     }
     Ok(())
 }

@@ -49,6 +49,8 @@ fn directories_recursively_in_name_order_with_gzip_by_content() {
     let mut two = gzip(format!("{}\n", line("m1")).as_bytes());
     two.extend(gzip(format!("{}\n", line("m2")).as_bytes()));
     std::fs::write(dir.join("b/m.bin"), &two).unwrap();
+    // hidden files inside directories are skipped
+    std::fs::write(dir.join("b/.hidden"), "not events").unwrap();
 
     let reader = Reader::open(&[dir.display().to_string()], Options::default()).unwrap();
     let total: u64 = ["c.log", "a.log", "b/sub/z.log", "b/y.gz", "b/m.bin"]
