@@ -68,14 +68,21 @@ pub fn analyze(
                     name: m.clone(),
                     ty,
                     kind,
+                    load: true,
                 });
             }
             if let Some(keep) = restrict {
+                // fields the query names stay in the layout (so DROP/RENAME still resolve),
+                // but only live ones are loaded
+                let mut names = Vec::new();
+                collect_names(ast, &mut names);
+                names.retain(|n| n != "*");
                 let mut i = 0;
-                fields.retain(|_| {
-                    let k = keep.get(i).copied().unwrap_or(true);
+                fields.retain_mut(|f| {
+                    let live = keep.get(i).copied().unwrap_or(true);
                     i += 1;
-                    k
+                    f.load = live;
+                    live || names.iter().any(|p| pattern_matches(p, &f.name))
                 });
             }
             let layout: Layout = fields.iter().map(|f| (f.name.clone(), f.ty)).collect();
@@ -83,18 +90,17 @@ pub fn analyze(
         }
         Source::Row(items) => {
             let mut layout: Layout = Vec::new();
-            let mut vals: Vec<Val> = Vec::new();
+            let mut exprs: Vec<Ex> = Vec::new();
             for f in items {
                 let e = a.expr(&f.expr, &layout, None)?;
-                let v = functions::fold(&e, 0);
                 if let Some(pos) = layout.iter().position(|(n, _)| *n == f.name) {
                     layout.remove(pos);
-                    vals.remove(pos);
+                    exprs.remove(pos);
                 }
                 layout.push((f.name.clone(), e.ty));
-                vals.push(v);
+                exprs.push(e);
             }
-            (Vec::new(), SourcePlan::Row(vals), layout)
+            (Vec::new(), SourcePlan::Row(exprs), layout)
         }
     };
     for cmd in &ast.commands {
@@ -135,6 +141,7 @@ fn source_fields(ast: &Pipeline, catalog: &Catalog) -> Vec<SourceField> {
             name,
             ty,
             kind: FieldKind::Source,
+            load: true,
         })
         .collect()
 }
@@ -748,14 +755,12 @@ impl<'a> Analyzer<'a> {
                         mk(ExK::Cmp(*op, Box::new(x), Box::new(y)), DataType::Boolean)
                     }
                     op => {
-                        let ty = self.arith_type(*op, &x, &y, e)?;
-                        if x.ty == DataType::Null || y.ty == DataType::Null {
-                            let (l, c) = (loc.line, loc.col);
-                            self.warnings.push(format!(
-                                "Line {l}:{c}: Expression [{}] always evaluates to NULL.",
-                                loc.text
-                            ));
+                        if y.ty.is_span() {
+                            coerce_literal(&mut x, DataType::Date);
+                        } else if x.ty.is_span() {
+                            coerce_literal(&mut y, DataType::Date);
                         }
+                        let ty = self.arith_type(*op, &x, &y, e)?;
                         mk(ExK::Arith(*op, Box::new(x), Box::new(y)), ty)
                     }
                 }
@@ -1209,7 +1214,7 @@ fn time_span(n: i64, unit: &str) -> Option<(Val, DataType)> {
 }
 
 /// `"1 day"`, `"3 hours"` as a span.
-fn parse_span_text(s: &str) -> Option<(Val, DataType)> {
+pub fn parse_span_text(s: &str) -> Option<(Val, DataType)> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit() && c != '-')?;
     let n: i64 = s[..split].trim().parse().ok()?;

@@ -49,6 +49,9 @@ pub fn load(doc: &Document, fields: &[SourceField], only: Option<&[usize]>) -> V
     let mut row = vec![Val::Null; fields.len()];
     let mut fill = |i: usize| {
         let f = &fields[i];
+        if !f.load {
+            return;
+        }
         row[i] = match f.kind {
             FieldKind::Source => {
                 let vals = doc.field(&f.name);

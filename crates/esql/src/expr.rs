@@ -70,8 +70,14 @@ pub struct Warnings {
 
 impl Warnings {
     pub fn add(&mut self, loc: &Loc, exception: &str) {
+        self.add_treating(loc, exception, "null");
+    }
+
+    /// Like [`Warnings::add`], for evaluations whose failure is treated as `treated` (CASE
+    /// conditions are treated as false).
+    pub fn add_treating(&mut self, loc: &Loc, exception: &str, treated: &str) {
         let head = format!(
-            "Line {}:{}: evaluation of [{}] failed, treating result as null. Only first 20 failures recorded.",
+            "Line {}:{}: evaluation of [{}] failed, treating result as {treated}. Only first 20 failures recorded.",
             loc.line, loc.col, loc.text
         );
         if self.seen.insert(head.clone()) {

@@ -92,6 +92,25 @@ pub const SCALARS: &[&str] = &[
     "bit_length",
     "byte_length",
     "mv_contains",
+    "clamp",
+    "clamp_min",
+    "clamp_max",
+    "to_dateperiod",
+    "to_timeduration",
+    "cos",
+    "acos",
+    "cosh",
+    "sin",
+    "asin",
+    "sinh",
+    "tan",
+    "atan",
+    "tanh",
+    "atan2",
+    "to_degrees",
+    "to_radians",
+    "cbrt",
+    "hypot",
 ];
 
 fn lower_static(name: &str) -> Option<&'static str> {
@@ -124,12 +143,16 @@ pub fn resolve(name: &str, args: &[Ex]) -> Result<(&'static str, DataType), Stri
                     ty = unify(ty, a.ty);
                 }
             }
-            ty
+            no_text(ty)
         }
-        "coalesce" | "greatest" | "least" | "mv_append" => {
+        "coalesce" | "greatest" | "least" | "mv_append" | "clamp" | "clamp_min" | "clamp_max" => {
             arity(1, usize::MAX)?;
-            args.iter().fold(DataType::Null, |acc, a| unify(acc, a.ty))
+            no_text(args.iter().fold(DataType::Null, |acc, a| unify(acc, a.ty)))
         }
+        "to_dateperiod" => DataType::DatePeriod,
+        "to_timeduration" => DataType::TimeDuration,
+        "cos" | "acos" | "cosh" | "sin" | "asin" | "sinh" | "tan" | "atan" | "tanh" | "atan2"
+        | "to_degrees" | "to_radians" | "cbrt" | "hypot" => DataType::Double,
         "date_trunc" => {
             arity(2, 2)?;
             DataType::Date
@@ -208,6 +231,11 @@ pub fn resolve(name: &str, args: &[Ex]) -> Result<(&'static str, DataType), Stri
         _ => return Err(format!("Unknown function [{name}]")),
     };
     Ok((id, ty))
+}
+
+/// Functions never emit `text`: a text result is a keyword.
+fn no_text(t: DataType) -> DataType {
+    if t == DataType::Text { DataType::Keyword } else { t }
 }
 
 fn arity_text(min: usize, max: usize) -> String {
@@ -333,9 +361,9 @@ pub fn eval_call(node: &Ex, name: &str, args: &[Ex], row: &[Val], cx: &mut Ctx) 
                 return Val::Null;
             };
             let end = end.unwrap_or(start);
-            let s = if start < 0 { start + n } else { start };
+            let s = (if start < 0 { start + n } else { start }).max(0);
             let e = if end < 0 { end + n } else { end };
-            if s < 0 || s >= n || e < s {
+            if s >= n || e < s {
                 return Val::Null;
             }
             let e = e.min(n - 1);
@@ -492,6 +520,55 @@ pub fn eval_call(node: &Ex, name: &str, args: &[Ex], row: &[Val], cx: &mut Ctx) 
             );
         }
         "to_version" => return map_values(&vals[0], |v| Ok(Val::Str(v.render())), node, cx),
+        "to_dateperiod" | "to_timeduration" => {
+            return match &vals[0] {
+                Val::Str(s) => match crate::analyzer::parse_span_text(s) {
+                    Some((v, t)) if t == node.ty => v,
+                    _ => {
+                        cx.warnings.add(
+                            &node.loc,
+                            &format!(
+                                "java.lang.IllegalArgumentException: Cannot convert [{s}] to [{}]",
+                                node.ty.name()
+                            ),
+                        );
+                        Val::Null
+                    }
+                },
+                v => v.clone(),
+            };
+        }
+        "clamp" | "clamp_min" | "clamp_max" => {
+            if vals.iter().any(Val::is_null) {
+                return Val::Null;
+            }
+            if vals.iter().any(Val::is_multi) {
+                cx.warnings.add(&node.loc, MV_WARNING);
+                return Val::Null;
+            }
+            let mut x = coerce_num(&vals[0], node.ty);
+            let lo = if name == "clamp_max" {
+                None
+            } else {
+                Some(coerce_num(&vals[1], node.ty))
+            };
+            let hi = match name {
+                "clamp" => Some(coerce_num(&vals[2], node.ty)),
+                "clamp_max" => Some(coerce_num(&vals[1], node.ty)),
+                _ => None,
+            };
+            if let Some(lo) = lo
+                && x.cmp_same(&lo).is_lt()
+            {
+                x = lo;
+            }
+            if let Some(hi) = hi
+                && x.cmp_same(&hi).is_gt()
+            {
+                x = hi;
+            }
+            return x;
+        }
         _ => {}
     }
     // single-value functions
@@ -690,7 +767,7 @@ fn eval_case(node: &Ex, args: &[Ex], row: &[Val], cx: &mut Ctx) -> Val {
     while i + 1 < args.len() {
         let c = args[i].eval(row, cx);
         if c.is_multi() {
-            cx.warnings.add(&node.loc, MV_WARNING);
+            cx.warnings.add_treating(&node.loc, MV_WARNING, "false");
         } else if matches!(c, Val::Bool(true)) {
             return coerce_num(&args[i + 1].eval(row, cx), node.ty);
         }
@@ -863,6 +940,33 @@ fn sv_call(name: &str, v: &[Val], node: &Ex, _cx: &mut Ctx) -> Result<Val, Strin
             Val::Double(x.ln() / b.ln())
         }
         "exp" => Val::Double(v[0].as_f64().unwrap_or(0.0).exp()),
+        "cos" | "acos" | "cosh" | "sin" | "asin" | "sinh" | "tan" | "atan" | "tanh" | "to_degrees"
+        | "to_radians" | "cbrt" => {
+            let x = v[0].as_f64().unwrap_or(0.0);
+            let r = match name {
+                "cos" => x.cos(),
+                "acos" => x.acos(),
+                "cosh" => x.cosh(),
+                "sin" => x.sin(),
+                "asin" => x.asin(),
+                "sinh" => x.sinh(),
+                "tan" => x.tan(),
+                "atan" => x.atan(),
+                "tanh" => x.tanh(),
+                "to_degrees" => x.to_degrees(),
+                "to_radians" => x.to_radians(),
+                _ => x.cbrt(),
+            };
+            if r.is_nan() {
+                return Err(format!(
+                    "java.lang.ArithmeticException: {name} of {} is not a number",
+                    format_double(x)
+                ));
+            }
+            Val::Double(r)
+        }
+        "atan2" => Val::Double(v[0].as_f64().unwrap_or(0.0).atan2(v[1].as_f64().unwrap_or(0.0))),
+        "hypot" => Val::Double(v[0].as_f64().unwrap_or(0.0).hypot(v[1].as_f64().unwrap_or(0.0))),
         "date_trunc" | "bucket" if v.len() == 2 => {
             let (span, date) = if name == "bucket" {
                 (&v[1], &v[0])

@@ -227,9 +227,18 @@ impl Query {
             sink: Sink::new(&c.plan.stages[c.head.min(c.plan.stages.len() - 1)]),
             warnings: Warnings::default(),
         };
-        if let SourcePlan::Row(vals) = &c.plan.source {
+        if let SourcePlan::Row(exprs) = &c.plan.source {
+            let mut vals: Vec<Val> = Vec::with_capacity(exprs.len());
+            let mut cx = Ctx {
+                now_millis: ex.now_millis,
+                warnings: &mut ex.warnings,
+            };
+            for e in exprs {
+                let v = e.eval(&vals, &mut cx);
+                vals.push(v);
+            }
             ex.push_row(Row {
-                vals: vals.clone(),
+                vals,
                 prov: Prov::default(),
             });
         }

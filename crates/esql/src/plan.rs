@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::agg::AggSpec;
 use crate::expr::Ex;
-use crate::types::{DataType, Val};
+use crate::types::DataType;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FieldKind {
@@ -20,12 +20,15 @@ pub struct SourceField {
     pub name: String,
     pub ty: DataType,
     pub kind: FieldKind,
+    /// False for fields the query names but never reads (they stay null).
+    pub load: bool,
 }
 
 #[derive(Debug, Clone)]
 pub enum SourcePlan {
     From(Vec<SourceField>),
-    Row(Vec<Val>),
+    /// ROW: expressions evaluated when the execution starts (warnings included).
+    Row(Vec<Ex>),
 }
 
 #[derive(Debug, Clone)]
