@@ -74,7 +74,7 @@
 //! | `user.name` | — | `user.name` |
 //! | `process.interactive` | — (Tetragon does not report a tty) | `proc.tty != 0` |
 //! | `process.parent.{name,executable,args,pid,working_directory,start,entity_id}` | `parent.*` as above | `proc.pname`, `proc.pexepath`, `proc.pcmdline`, `proc.ppid` |
-//! | `process.entry_leader.*` | — (not reported) | — |
+//! | `process.entry_leader.*` | the process itself when it entered the container (pid 1 inside it, or its parent is outside the container, e.g. runc for `kubectl exec`): `same_as_process: true`; else `false`, with the parent's fields when the parent is the container's pid 1; `entry_meta.type: container` | Falco's `container_entrypoint` macro: `proc.pname` absent or a runtime (`runc`, `runc:[1:CHILD]`, `containerd-shim`, `crio`, `conmon`, ...), or `proc.vpid` 1: `same_as_process: true` with the process's fields; else `false`; `entry_meta.type: container` (only when `container.id` is not `host`) |
 //! | `process.exit_code`, `process.end` | exit: `status`, `time` | — |
 //! | `container.id` | `pod.container.id` without `docker://`/`containerd://` | `container.id` |
 //! | `container.name` | `pod.container.name` | `container.name` |

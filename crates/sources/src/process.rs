@@ -184,6 +184,58 @@ fn tetragon_process(doc: &mut Map, prefix: &str, p: &Map) {
     }
 }
 
+/// The container a Tetragon process runs in, and its pid inside the container.
+fn tetragon_container(p: &Map) -> Option<(&str, Option<i64>)> {
+    let c = get_path(p, "pod.container")?.as_object()?;
+    let id = c.get("id")?.as_str().filter(|s| !s.is_empty())?;
+    Some((id, c.get("pid").and_then(Value::as_i64)))
+}
+
+/// `process.entry_leader.*` as Defend reports it for containers: the process that entered the
+/// container (the container's init, pid 1 inside it, or a process exec'd into it from outside,
+/// e.g. by `kubectl exec` through runc) is its own entry leader (`same_as_process: true`); a
+/// process whose parent runs in the same container is not (`same_as_process: false`), and when
+/// that parent is the container's pid 1 the parent is the entry leader.
+fn tetragon_entry_leader(doc: &mut Map, process: &Map, parent: Option<&Map>) {
+    let Some((cid, pid_in_container)) = tetragon_container(process) else {
+        return;
+    };
+    let parent_container = parent.and_then(tetragon_container);
+    let entered =
+        pid_in_container == Some(1) || (parent.is_some() && parent_container.map(|c| c.0) != Some(cid));
+    if entered {
+        tetragon_process(doc, "process.entry_leader", process);
+        set_path(doc, "process.entry_leader.same_as_process", Value::Bool(true));
+    } else if let Some(parent) = parent {
+        if parent_container.and_then(|c| c.1) == Some(1) {
+            tetragon_process(doc, "process.entry_leader", parent);
+        }
+        set_path(doc, "process.entry_leader.same_as_process", Value::Bool(false));
+    } else {
+        return;
+    }
+    set_path(
+        doc,
+        "process.entry_leader.entry_meta.type",
+        Value::from("container"),
+    );
+}
+
+/// Parent names of a container entrypoint, from Falco's `container_entrypoint` macro
+/// (`not proc.pname exists or proc.pname in (...)`).
+const FALCO_ENTRYPOINT_PARENTS: [&str; 10] = [
+    "runc:[0:PARENT]",
+    "runc:[1:CHILD]",
+    "runc",
+    "docker-runc",
+    "exe",
+    "docker-runc-cur",
+    "containerd-shim",
+    "systemd",
+    "crio",
+    "conmon",
+];
+
 /// Maps a Tetragon `process_exec` / `process_exit` export line.
 pub(crate) fn tetragon(
     mut rec: Map,
@@ -287,6 +339,7 @@ pub(crate) fn tetragon(
             }
         }
     }
+    tetragon_entry_leader(&mut doc, process, body.get("parent").and_then(Value::as_object));
     if let Some(node) = rec
         .get("node_name")
         .and_then(Value::as_str)
@@ -391,6 +444,33 @@ pub(crate) fn falco(rec: Map, original: Option<String>, ctx: &Normalizer) -> Res
         set_path(&mut doc, "orchestrator.type", Value::from("kubernetes"));
     }
     set_opt(&mut doc, "orchestrator.namespace", f("k8s.ns.name").cloned());
+    // Entry leader: Falco's own definition of a container entrypoint (or pid 1 in the container).
+    if fs("container.id").is_some_and(|id| id != "host") {
+        let pname = fs("proc.pname");
+        let entered = pname.is_none_or(|p| FALCO_ENTRYPOINT_PARENTS.contains(&p))
+            || f("proc.vpid").and_then(Value::as_i64) == Some(1);
+        if entered {
+            for (from, to) in [
+                ("process.name", "process.entry_leader.name"),
+                ("process.executable", "process.entry_leader.executable"),
+                ("process.args", "process.entry_leader.args"),
+                ("process.pid", "process.entry_leader.pid"),
+            ] {
+                let v = get_path(&doc, from).cloned();
+                set_opt(&mut doc, to, v);
+            }
+        }
+        set_path(
+            &mut doc,
+            "process.entry_leader.same_as_process",
+            Value::Bool(entered),
+        );
+        set_path(
+            &mut doc,
+            "process.entry_leader.entry_meta.type",
+            Value::from("container"),
+        );
+    }
     if let Some(host) = rec
         .get("hostname")
         .and_then(Value::as_str)

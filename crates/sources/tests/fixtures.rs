@@ -153,6 +153,21 @@ fn process_sensor_samples_map_to_defend_process_fields() {
     assert_eq!(f.first_str("user.name"), Some("root"));
     assert_eq!(f.first_str("@timestamp"), Some("2021-04-10T19:27:21.002Z"));
     assert_eq!(f.first_str("falco.rule"), Some("Terminal shell in container"));
+    // parent runc: the shell entered the container (Falco's container_entrypoint macro)
+    assert_eq!(
+        f.first("process.entry_leader.same_as_process"),
+        Some(&Value::Bool(true))
+    );
+    assert_eq!(
+        f.first_str("process.entry_leader.entry_meta.type"),
+        Some("container")
+    );
+    assert_eq!(f.first_str("process.entry_leader.name"), Some("sh"));
+    // no parent known (<NA>): also an entrypoint by Falco's macro
+    assert_eq!(
+        falco[0].first("process.entry_leader.same_as_process"),
+        Some(&Value::Bool(true))
+    );
     // "Contact K8S API Server From Container" is a connection, not an exec.
     let contact = falco[2];
     assert_eq!(contact.first_str("event.type"), Some("info"));
@@ -197,6 +212,27 @@ fn process_sensor_samples_map_to_defend_process_fields() {
     assert_eq!(n.first_str("process.parent.name"), Some("bash"));
     assert_eq!(n.first_str("host.name"), Some("minikube"));
     assert!(!n.has("process.interactive"), "Tetragon does not report a tty");
+    // nsenter's parent bash runs in the same container: not an entry leader
+    assert_eq!(
+        n.first("process.entry_leader.same_as_process"),
+        Some(&Value::Bool(false))
+    );
+    assert_eq!(
+        n.first_str("process.entry_leader.entry_meta.type"),
+        Some("container")
+    );
+    assert!(!n.has("process.entry_leader.name"));
+    // bash exec'd by runc from outside the container (kubectl exec): its own entry leader
+    let bash = by_file(&docs, "privileged-pod-bash.json")[0];
+    assert_eq!(
+        bash.first("process.entry_leader.same_as_process"),
+        Some(&Value::Bool(true))
+    );
+    assert_eq!(
+        bash.first_str("process.entry_leader.executable"),
+        Some("/bin/bash")
+    );
+    assert_eq!(bash.first_str("process.parent.name"), Some("runc"));
 
     let merlin = by_file(&docs, "merlin-agent-sh.json")[0];
     assert_eq!(
@@ -225,6 +261,14 @@ fn process_sensor_samples_map_to_defend_process_fields() {
         Some("tiefighter")
     );
     assert!(strs(lines[0], "orchestrator.resource.label").contains(&"class:tiefighter"));
+    // pid 1 in its container: the container's init, its own entry leader
+    assert_eq!(
+        lines[0].first("process.entry_leader.same_as_process"),
+        Some(&Value::Bool(true))
+    );
+    assert_eq!(lines[0].first_str("process.entry_leader.name"), Some("netserver"));
+    // the merlin agent's shell carries no pod information: no container, no entry leader
+    assert!(!merlin.has("process.entry_leader.same_as_process") && !merlin.has("container.id"));
 }
 
 #[test]
