@@ -4,7 +4,7 @@
 use events::Catalog;
 
 fn err(q: &str) -> esql::Diagnostic {
-    esql::compile(q, &Catalog::ecs()).err().expect("an error")
+    esql::compile(q, &Catalog::ecs()).expect_err("an error")
 }
 
 #[test]
