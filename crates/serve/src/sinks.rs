@@ -256,16 +256,28 @@ impl WebhookSink {
             wake: Condvar::new(),
             stop: AtomicBool::new(false),
         });
-        let client = reqwest::blocking::Client::builder()
-            .timeout(opts.timeout)
-            .build()
-            .map_err(io::Error::other)?;
         let name = opts.name.clone();
         let queue_bytes = opts.queue_bytes;
         let s = shared.clone();
+        // The blocking client runs its own runtime: build and drop it on the sender thread,
+        // never inside the caller's async context.
+        let (ready_tx, ready_rx) = std::sync::mpsc::sync_channel(1);
         let sender = std::thread::Builder::new()
             .name(format!("sink-{name}"))
-            .spawn(move || send_loop(opts, client, s, metrics))?;
+            .spawn(
+                move || match reqwest::blocking::Client::builder().timeout(opts.timeout).build() {
+                    Ok(client) => {
+                        let _ = ready_tx.send(Ok(()));
+                        send_loop(opts, client, s, metrics)
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(io::Error::other(e)));
+                    }
+                },
+            )?;
+        ready_rx
+            .recv()
+            .map_err(|_| io::Error::other("webhook sender thread died"))??;
         Ok(WebhookSink {
             name,
             queue_bytes,
