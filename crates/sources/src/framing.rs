@@ -151,7 +151,13 @@ impl Framer {
                     }
                 },
             };
-            let trimmed = first.trim_ascii();
+            // A UTF-8 byte order mark at the start of an input is not part of the record.
+            let first_bytes: &[u8] = if line == 1 {
+                first.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&first)
+            } else {
+                &first
+            };
+            let trimmed = first_bytes.trim_ascii();
             if trimmed.is_empty() {
                 self.buf = first;
                 continue;
@@ -167,7 +173,7 @@ impl Framer {
             }
             // An unfinished document: assemble the following lines.
             self.record.clear();
-            self.record.extend_from_slice(&first);
+            self.record.extend_from_slice(trimmed);
             self.buf = first;
             return self.assemble(line, depth);
         }
@@ -271,6 +277,14 @@ mod tests {
                 Frame::Eof => return out,
             }
         }
+    }
+
+    #[test]
+    fn byte_order_mark_is_skipped() {
+        assert_eq!(
+            frames("\u{feff}{\"a\":1}\n{\"b\":2}\n", 100),
+            vec!["1:{\"a\":1}", "2:{\"b\":2}"]
+        );
     }
 
     #[test]

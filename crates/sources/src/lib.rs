@@ -177,6 +177,14 @@ pub fn normalize_value(v: &Value, opts: &Options) -> Result<Vec<Document>, Strin
     Normalizer::new(opts.clone()).normalize_value(v)
 }
 
+/// Parses one record and says what it was recognised as (`normalize --explain`).
+pub fn detect_line_shape(line: &[u8]) -> Result<Shape, String> {
+    let line = util::trim_ascii(line);
+    std::str::from_utf8(line).map_err(|e| format!("invalid UTF-8 at byte {}", e.valid_up_to()))?;
+    let v = Value::from_json_slice(line).map_err(|e| format!("malformed JSON: {e}"))?;
+    Ok(detect_shape(&v))
+}
+
 /// The JSON parser used for a record (the bench compares them).
 #[doc(hidden)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
