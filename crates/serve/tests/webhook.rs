@@ -103,11 +103,16 @@ async fn retries_with_exponential_backoff_then_delivers_in_order() {
     );
     assert!(attempts[2] - attempts[1] > attempts[1] - attempts[0] + Duration::from_millis(20));
     assert!(start.elapsed() >= Duration::from_millis(280));
-    let got = rx.got.lock().unwrap();
-    assert!(got[0].2.contains("\"a1\"") && got[1].2.contains("\"a2\""));
-    assert_eq!(got[0].1["x-crowsnest"], "yes");
-    assert_eq!(got[0].1["content-type"], "application/json");
-    drop(got);
+    let got: Vec<(HeaderMap, String)> = rx
+        .got
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|g| (g.1.clone(), g.2.clone()))
+        .collect();
+    assert!(got[0].1.contains("\"a1\"") && got[1].1.contains("\"a2\""));
+    assert_eq!(got[0].0["x-crowsnest"], "yes");
+    assert_eq!(got[0].0["content-type"], "application/json");
     assert_eq!(m.sink_errors.get(&["webhook-0", "http_503"]), 3);
     close(sink).await;
 }
