@@ -5,10 +5,12 @@
 //! In-process passes (parse-only, normalize) live here; hunt is measured by spawning the release
 //! `crowsnest` binary; `bench/duckdb_compare` (top level) runs the DuckDB side.
 
+pub mod corpus;
 pub mod hunt;
 pub mod lines;
 pub mod machine;
 pub mod measure;
+pub mod normalize;
 pub mod parse;
 pub mod report;
 pub mod size;

@@ -104,6 +104,8 @@ pub struct Report {
     pub command: String,
     pub runs: Vec<SizeRun>,
     pub duckdb: Option<DuckdbResult>,
+    /// Anything a reader should know: event counts that disagree, rejected lines.
+    pub notes: Vec<String>,
 }
 
 /// Target: hunt with the five seeds at least this many MB/s on one core.
@@ -336,6 +338,12 @@ impl Report {
             };
             s += &format!("- {}: **{verdict}** — {}\n", t.name, t.detail);
         }
+        if !self.notes.is_empty() {
+            s += "\nNotes:\n\n";
+            for n in &self.notes {
+                s += &format!("- {n}\n");
+            }
+        }
         s
     }
 }
@@ -392,6 +400,7 @@ mod tests {
             command: "test".into(),
             runs,
             duckdb: None,
+            notes: Vec::new(),
         }
     }
 
