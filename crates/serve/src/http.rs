@@ -38,7 +38,8 @@ struct Peer {
 }
 
 pub(crate) struct App {
-    pub engine: Arc<Mutex<Engine>>,
+    /// Set once the WAL is replayed; until then ingest answers 503 and `/readyz` is not ready.
+    pub engine: std::sync::OnceLock<Arc<Mutex<Engine>>>,
     pub normalizer: Arc<dyn Normalizer>,
     pub metrics: Arc<Metrics>,
     pub ready: AtomicBool,
@@ -260,7 +261,7 @@ async fn ingest(app: Arc<App>, kind: RecordKind, req: Request) -> Response {
         let docs =
             normalize(work.normalizer.as_ref(), kind, &body).map_err(|e| (StatusCode::BAD_REQUEST, e))?;
         let n = docs.len();
-        let mut engine = work.engine.lock().expect("engine lock");
+        let mut engine = work.engine.get().expect("ready").lock().expect("engine lock");
         engine
             .ingest(kind, &body, docs, endpoint, events::time::now_nanos())
             .map(|_| n)

@@ -125,6 +125,20 @@ pub async fn start(
     };
     let state = config.wal.dir.clone();
     std::fs::create_dir_all(&state).map_err(|e| anyhow::anyhow!("{}: {e}", state.display()))?;
+    // One server per state directory: the lock is released when the process ends, even by
+    // SIGKILL.
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(state.join("LOCK"))?;
+    match lock.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            anyhow::bail!("{} is in use by another crowsnest serve", state.display())
+        }
+        Err(std::fs::TryLockError::Error(e)) => anyhow::bail!("{}: {e}", state.join("LOCK").display()),
+    }
     let metrics = Arc::new(Metrics::default());
 
     // Sinks and the dispatcher first: replay may raise alerts.
@@ -140,6 +154,19 @@ pub async fn start(
 
     let (listener, addr) = http::bind(&config.listen).await?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+
+    // Answer /healthz and /readyz (not ready) while the WAL is replayed.
+    let app = Arc::new(http::App {
+        engine: std::sync::OnceLock::new(),
+        normalizer: normalizer.clone(),
+        metrics: metrics.clone(),
+        ready: AtomicBool::new(false),
+        tokens,
+        allow_unauthenticated: config.allow_unauthenticated,
+        body_limit: config.body_limit,
+    });
+    let router = http::router(app.clone(), &config.audit_path, &config.process_path);
+    let server = tokio::spawn(http::serve(listener, tls, router, stop_rx.clone()));
 
     // Replay the WAL into the detector, then build the engine.
     let replay = {
@@ -181,24 +208,23 @@ pub async fn start(
         })
     };
 
-    let app = Arc::new(http::App {
-        engine: Arc::new(Mutex::new(replay.await??)),
-        normalizer: normalizer.clone(),
-        metrics: metrics.clone(),
-        ready: AtomicBool::new(false),
-        tokens,
-        allow_unauthenticated: config.allow_unauthenticated,
-        body_limit: config.body_limit,
-    });
-    let router = http::router(app.clone(), &config.audit_path, &config.process_path);
-    let server = tokio::spawn(http::serve(listener, tls, router, stop_rx.clone()));
+    let engine = match replay.await.map_err(anyhow::Error::from).and_then(|r| r) {
+        Ok(e) => Arc::new(Mutex::new(e)),
+        Err(e) => {
+            let _ = stop_tx.send(true);
+            let _ = server.await;
+            let _ = alerts_tx.send(dispatch::DispatchMsg::Stop);
+            return Err(e);
+        }
+    };
+    let _ = app.engine.set(engine.clone());
     app.ready.store(true, Ordering::SeqCst);
     tracing::info!(%addr, tls = !config.insecure, "crowsnest serve ready");
 
     // The scheduler.
     let tick = Duration::from_nanos(config.tick_nanos() as u64);
     let ticker = {
-        let engine = app.engine.clone();
+        let engine = engine.clone();
         let mut stop = stop_rx.clone();
         tokio::spawn(async move {
             let mut interval = tokio::time::interval(tick);
@@ -223,7 +249,7 @@ pub async fn start(
     let followers = follow::start_all(
         &config.follow,
         &state,
-        app.engine.clone(),
+        engine.clone(),
         normalizer,
         metrics.clone(),
         stop_rx,
@@ -244,8 +270,10 @@ pub async fn start(
         let _ = followers_done.await;
         // Every earlier alert is handled before Stop; the dispatcher then closes the sinks.
         drop(app);
+        drop(engine);
         let _ = stop_alerts.send(dispatch::DispatchMsg::Stop);
         let _ = tokio::task::spawn_blocking(move || dispatcher.join()).await;
+        drop(lock);
         tracing::info!("stopped");
         Ok(())
     });

@@ -294,3 +294,125 @@ async fn operations_endpoints_and_plain_http() {
     assert!(m.contains("crowsnest_batches_accepted_total{endpoint=\"audit\"} 1\n"));
     srv.shutdown().await;
 }
+
+/// Sleeps on every event so that the replay takes a while.
+struct SlowDetector(TestDetector);
+
+impl serve::Detector for SlowDetector {
+    fn push(&mut self, doc: events::Document, emit: &mut dyn FnMut(events::Map)) {
+        std::thread::sleep(Duration::from_millis(3));
+        self.0.push(doc, emit)
+    }
+    fn advance(&mut self, now: i64, emit: &mut dyn FnMut(events::Map)) {
+        self.0.advance(now, emit)
+    }
+    fn retention_nanos(&self) -> i64 {
+        self.0.retention_nanos()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn not_ready_while_replaying_and_one_server_per_state_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = Pki::new(dir.path());
+    let plain = |c: &mut ServeConfig| {
+        c.insecure = true;
+        c.tls = Default::default();
+    };
+    let srv = start(&pki, dir.path(), plain).await;
+    let c = reqwest::Client::new();
+    for b in 0..3 {
+        let items: Vec<_> = (0..200)
+            .map(|i| audit_event(&format!("r{b}-{i}"), "calm"))
+            .collect();
+        let r = c
+            .post(format!("{}/audit", srv.base))
+            .bearer_auth(TOKEN)
+            .header("content-type", "application/json")
+            .body(event_list(&items))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+    srv.shutdown().await;
+
+    // Restart on a known port with a slow detector: 600 events to replay.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut cfg = ServeConfig {
+        listen: format!("127.0.0.1:{port}"),
+        bearer_tokens: vec![TOKEN.into()],
+        sinks: vec![SinkConfig::Stdout { name: None }],
+        ..Default::default()
+    };
+    plain(&mut cfg);
+    cfg.wal.dir = dir.path().join("state");
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let starting = tokio::spawn(serve::start(
+        cfg.clone(),
+        Box::new(SlowDetector(TestDetector::default())),
+        Arc::new(TestNormalizer),
+        async move {
+            let _ = rx.await;
+        },
+    ));
+    let base = format!("http://127.0.0.1:{port}");
+    let mut saw_not_ready = false;
+    for _ in 0..200 {
+        if let Ok(r) = c.get(format!("{base}/readyz")).send().await {
+            assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+            saw_not_ready = true;
+            assert_eq!(
+                c.get(format!("{base}/healthz")).send().await.unwrap().status(),
+                StatusCode::OK
+            );
+            let r = c
+                .post(format!("{base}/audit"))
+                .bearer_auth(TOKEN)
+                .header("content-type", "application/json")
+                .body(event_list(&[audit_event("early", "attack")]))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(saw_not_ready);
+    let server = starting.await.unwrap().unwrap();
+    assert_eq!(
+        c.get(format!("{base}/readyz")).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        server
+            .metrics()
+            .wal_replayed_records
+            .load(std::sync::atomic::Ordering::Relaxed),
+        3
+    );
+
+    // A second server on the same state directory is refused.
+    let mut other = cfg.clone();
+    other.listen = "127.0.0.1:0".into();
+    let err = serve::start(
+        other,
+        Box::new(TestDetector::default()),
+        Arc::new(TestNormalizer),
+        async {},
+    )
+    .await
+    .err()
+    .unwrap();
+    assert!(
+        err.to_string().contains("in use by another crowsnest serve"),
+        "{err}"
+    );
+    let _ = tx.send(());
+    server.wait().await.unwrap();
+}
