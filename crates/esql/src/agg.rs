@@ -3,7 +3,9 @@
 
 use std::collections::HashSet;
 
-use crate::expr::{Ctx, Ex};
+use std::sync::Arc;
+
+use crate::expr::{Ctx, Ex, Loc, MV_WARNING};
 use crate::types::{DataType, Val};
 
 pub const AGGREGATES: &[&str] = &[
@@ -19,6 +21,8 @@ pub const AGGREGATES: &[&str] = &[
     "percentile",
     "median_absolute_deviation",
     "std_dev",
+    "variance",
+    "weighted_avg",
 ];
 
 #[derive(Debug, Clone, PartialEq)]
@@ -36,12 +40,18 @@ pub enum AggKind {
     Top(usize, bool),
     Mad,
     StdDev,
+    Variance,
+    WeightedAvg,
 }
 
 #[derive(Debug, Clone)]
 pub struct AggSpec {
     pub kind: AggKind,
     pub arg: Option<Ex>,
+    /// The weight of `WEIGHTED_AVG`.
+    pub arg2: Option<Ex>,
+    /// The aggregate call, for warnings.
+    pub loc: Arc<Loc>,
     pub filter: Option<Ex>,
     /// The argument's type.
     pub arg_ty: DataType,
@@ -52,6 +62,9 @@ pub struct AggSpec {
 impl AggSpec {
     pub fn columns(&self, f: &mut dyn FnMut(usize)) {
         if let Some(a) = &self.arg {
+            a.columns(f);
+        }
+        if let Some(a) = &self.arg2 {
             a.columns(f);
         }
         if let Some(x) = &self.filter {
@@ -80,10 +93,15 @@ impl AggSpec {
             AggKind::Median | AggKind::Percentile(_) | AggKind::Mad | AggKind::Top(..) => {
                 AggState::All(Vec::new())
             }
-            AggKind::StdDev => AggState::Welford {
+            AggKind::StdDev | AggKind::Variance => AggState::Welford {
                 n: 0,
                 mean: 0.0,
                 m2: 0.0,
+            },
+            AggKind::WeightedAvg => AggState::Weighted {
+                vw: 0.0,
+                w: 0.0,
+                n: 0,
             },
         }
     }
@@ -103,6 +121,19 @@ impl AggSpec {
         }
         let Some(arg) = &self.arg else { return };
         let v = arg.eval(row, cx);
+        if let (Some(a2), AggState::Weighted { vw, w, n }) = (&self.arg2, &mut *st) {
+            let weight = a2.eval(row, cx);
+            if v.is_multi() || weight.is_multi() {
+                cx.warnings.add(&self.loc, MV_WARNING);
+                return;
+            }
+            if let (Some(x), Some(y)) = (v.as_f64(), weight.as_f64()) {
+                *vw += x * y;
+                *w += y;
+                *n += 1;
+            }
+            return;
+        }
         for x in v.values() {
             self.feed_one(st, x);
         }
@@ -156,6 +187,7 @@ impl AggSpec {
                 *n += 1;
             }
             AggState::All(list) => list.push(x.clone()),
+            AggState::Weighted { .. } => {}
             AggState::Welford { n, mean, m2 } => {
                 let v = x.as_f64().unwrap_or(0.0);
                 *n += 1;
@@ -168,6 +200,9 @@ impl AggSpec {
 
     /// The aggregate's value; `warn` receives overflow messages.
     pub fn finish(&self, st: &AggState, warn: &mut dyn FnMut(&str)) -> Val {
+        if self.ty == DataType::Null {
+            return Val::Null;
+        }
         match st {
             AggState::Count(n) => Val::Int(*n as i64),
             AggState::Distinct(s) => Val::Int(s.len() as i64),
@@ -229,8 +264,20 @@ impl AggSpec {
             AggState::Welford { n, m2, .. } => {
                 if *n == 0 {
                     Val::Null
+                } else if self.kind == AggKind::Variance {
+                    Val::Double(m2 / *n as f64)
                 } else {
                     Val::Double((m2 / *n as f64).sqrt())
+                }
+            }
+            AggState::Weighted { vw, w, n } => {
+                if *n == 0 {
+                    Val::Null
+                } else if *w == 0.0 {
+                    warn("java.lang.ArithmeticException: / by zero");
+                    Val::Null
+                } else {
+                    Val::Double(vw / w)
                 }
             }
         }
@@ -286,6 +333,11 @@ pub enum AggState {
         mean: f64,
         m2: f64,
     },
+    Weighted {
+        vw: f64,
+        w: f64,
+        n: u64,
+    },
 }
 
 impl AggState {
@@ -331,6 +383,11 @@ impl AggState {
                 *n += n2;
             }
             (AggState::All(a), AggState::All(b)) => a.extend(b),
+            (AggState::Weighted { vw, w, n }, AggState::Weighted { vw: v2, w: w2, n: n2 }) => {
+                *vw += v2;
+                *w += w2;
+                *n += n2;
+            }
             (
                 AggState::Welford { n, mean, m2 },
                 AggState::Welford {

@@ -500,9 +500,43 @@ impl<'a> Analyzer<'a> {
                 "At least one aggregation or grouping expression required",
             ));
         }
+        // a later field with the same name shadows an earlier one; a grouping shadows
+        // aggregates; shadowed groupings are dropped from the grouping altogether
+        let name_loc = |sp: &ast::Span| line_col(self.src, sp.start);
+        let mut kept_by: Vec<&Field> = Vec::new();
+        for (i, g) in by.iter().enumerate() {
+            if let Some(w) = by[i + 1..].iter().rev().find(|x| x.name == g.name) {
+                let (l1, c1) = name_loc(&g.name_span);
+                let (l2, c2) = name_loc(&w.name_span);
+                self.warnings.push(format!(
+                    "Line {l1}:{c1}: Field '{}' shadowed by field at line {l2}:{c2}",
+                    g.name
+                ));
+                continue;
+            }
+            kept_by.push(g);
+        }
+        let mut kept_aggs: Vec<&Field> = Vec::new();
+        for (i, f) in aggs.iter().enumerate() {
+            let winner = kept_by
+                .iter()
+                .find(|g| g.name == f.name)
+                .copied()
+                .or_else(|| aggs[i + 1..].iter().rev().find(|x| x.name == f.name));
+            if let Some(w) = winner {
+                let (l1, c1) = name_loc(&f.name_span);
+                let (l2, c2) = name_loc(&w.name_span);
+                self.warnings.push(format!(
+                    "Line {l1}:{c1}: Field '{}' shadowed by field at line {l2}:{c2}",
+                    f.name
+                ));
+                continue;
+            }
+            kept_aggs.push(f);
+        }
         let mut groups = Vec::new();
         let mut group_layout: Layout = Vec::new();
-        for g in by {
+        for g in &kept_by {
             if let ExprKind::Call(name, _) = &g.expr.kind
                 && AGGREGATES.contains(&name.as_str())
             {
@@ -518,32 +552,28 @@ impl<'a> Analyzer<'a> {
             group_layout.push((g.name.clone(), ex.ty));
             groups.push(ex);
         }
+        // aggregate arguments see the input columns, then the grouping aliases
+        let mut agg_input = layout.clone();
+        let mut group_cols = Vec::new();
+        for (gi, (n, t)) in group_layout.iter().enumerate() {
+            if lookup(layout, n).is_none() {
+                agg_input.push((n.clone(), *t));
+                group_cols.push(gi);
+            }
+        }
         let mut cx = AggCx {
-            input: layout,
+            input: &agg_input,
             groups: &group_layout,
             aggs: Vec::new(),
         };
         let mut outputs = Vec::new();
         let mut out_layout: Layout = Vec::new();
-        for f in aggs {
+        for f in &kept_aggs {
+            let before = cx.aggs.len();
             let mut ex = self.expr(&f.expr, layout, Some(&mut cx))?;
-            if !contains_agg(&ex, group_layout.len()) && !matches!(ex.kind, ExK::Col(_)) {
-                // a non-aggregate expression in STATS must be over groups only
-                if !ex.is_foldable() {
-                    return Err(self.err(
-                        f.expr.span.clone(),
-                        format!(
-                            "column [{}] must appear in the STATS BY clause or be used in an aggregate function",
-                            &self.src[f.expr.span.clone()]
-                        ),
-                    ));
-                }
-            }
             if let Some(filter) = &f.filter {
-                let fx = self.expr(filter, layout, None)?;
-                // attach the filter to every aggregate introduced by this field
-                let first_new = cx.aggs.len() - count_new_aggs(&ex, group_layout.len(), cx.aggs.len());
-                for a in &mut cx.aggs[first_new..] {
+                let fx = self.expr(filter, &agg_input, None)?;
+                for a in &mut cx.aggs[before..] {
                     a.filter = Some(fx.clone());
                 }
             }
@@ -559,29 +589,9 @@ impl<'a> Analyzer<'a> {
             outputs.push(Ex {
                 kind: ExK::Col(i),
                 ty: *t,
-                loc: self.loc(&by[i].expr.span),
+                loc: self.loc(&kept_by[i].expr.span),
             });
         }
-        // later duplicates shadow earlier ones
-        let mut keep_out = Vec::new();
-        for i in 0..out_layout.len() {
-            if let Some(j) = (i + 1..out_layout.len()).find(|&j| out_layout[j].0 == out_layout[i].0) {
-                let sp = if j < aggs.len() {
-                    aggs[j].name_span.clone()
-                } else {
-                    by[j - aggs.len()].name_span.clone()
-                };
-                let (l, c) = line_col(self.src, sp.start);
-                self.warnings.push(format!(
-                    "Field '{}' shadowed by field at line {l}:{c}",
-                    out_layout[i].0
-                ));
-                continue;
-            }
-            keep_out.push(i);
-        }
-        let outputs: Vec<Ex> = keep_out.iter().map(|&i| outputs[i].clone()).collect();
-        let out_layout: Layout = keep_out.iter().map(|&i| out_layout[i].clone()).collect();
         let w = layout.len();
         if inline {
             let keep_input: Vec<usize> = (0..w)
@@ -595,6 +605,7 @@ impl<'a> Analyzer<'a> {
                     aggs: agg_specs,
                     outputs,
                     keep_input,
+                    group_cols,
                 })),
                 w,
             );
@@ -606,6 +617,7 @@ impl<'a> Analyzer<'a> {
                     aggs: agg_specs,
                     outputs,
                     keep_input: Vec::new(),
+                    group_cols,
                 })),
                 w,
             );
@@ -1001,6 +1013,8 @@ impl<'a> Analyzer<'a> {
             return Ok(AggSpec {
                 kind: AggKind::CountStar,
                 arg: None,
+                arg2: None,
+                loc: self.loc(&e.span),
                 filter: None,
                 arg_ty: DataType::Null,
                 ty: DataType::Long,
@@ -1023,6 +1037,21 @@ impl<'a> Analyzer<'a> {
             ));
         }
         let t = arg.ty;
+        if name == "weighted_avg" {
+            let Some(w) = args.get(1) else {
+                return Err(self.err(e.span.clone(), "weighted_avg expects a value and a weight"));
+            };
+            let wx = self.expr(w, input, None)?;
+            return Ok(AggSpec {
+                kind: AggKind::WeightedAvg,
+                arg: Some(arg),
+                arg2: Some(wx),
+                loc: self.loc(&e.span),
+                filter: None,
+                arg_ty: t,
+                ty: DataType::Double,
+            });
+        }
         let consts: Vec<Val> = args[1..]
             .iter()
             .map(|a| self.expr(a, input, None).map(|x| functions::fold(&x, 0)))
@@ -1075,6 +1104,10 @@ impl<'a> Analyzer<'a> {
                 numeric(t.is_numeric() || t == DataType::Null)?;
                 (AggKind::StdDev, DataType::Double)
             }
+            "variance" => {
+                numeric(t.is_numeric() || t == DataType::Null)?;
+                (AggKind::Variance, DataType::Double)
+            }
             "percentile" => {
                 numeric(t.is_numeric() || t == DataType::Null)?;
                 let p = consts.first().and_then(Val::as_f64).ok_or_else(|| {
@@ -1089,9 +1122,23 @@ impl<'a> Analyzer<'a> {
             }
             _ => return Err(self.err(e.span.clone(), format!("Unknown function [{name}]"))),
         };
+        let ty = if t == DataType::Null && !matches!(kind, AggKind::Count | AggKind::CountDistinct) {
+            if matches!(
+                kind,
+                AggKind::Sum | AggKind::Min | AggKind::Max | AggKind::Values | AggKind::Top(..)
+            ) {
+                DataType::Null
+            } else {
+                ty
+            }
+        } else {
+            ty
+        };
         Ok(AggSpec {
             kind,
             arg: Some(arg),
+            arg2: None,
+            loc: self.loc(&e.span),
             filter: None,
             arg_ty: t,
             ty,
@@ -1219,26 +1266,6 @@ pub fn parse_span_text(s: &str) -> Option<(Val, DataType)> {
     let split = s.find(|c: char| !c.is_ascii_digit() && c != '-')?;
     let n: i64 = s[..split].trim().parse().ok()?;
     time_span(n, &s[split..].trim().to_ascii_lowercase())
-}
-
-fn contains_agg(ex: &Ex, ngroups: usize) -> bool {
-    let mut any = false;
-    ex.columns(&mut |c| {
-        if c >= ngroups {
-            any = true
-        }
-    });
-    any
-}
-
-fn count_new_aggs(ex: &Ex, ngroups: usize, total: usize) -> usize {
-    let mut n = 0;
-    ex.columns(&mut |c| {
-        if c >= ngroups && c < ngroups + total {
-            n += 1
-        }
-    });
-    n.min(total)
 }
 
 fn contains_nested_agg(e: &ast::Expr) -> bool {

@@ -360,10 +360,19 @@ impl StatsState {
         let keys = group_keys(&self.spec.groups, &row.vals, cx);
         let spec = self.spec.clone();
         for key in keys {
+            let ext;
+            let vals: &[Val] = if spec.group_cols.is_empty() {
+                &row.vals
+            } else {
+                let mut v = row.vals.clone();
+                v.extend(spec.group_cols.iter().map(|&g| key[g].clone()));
+                ext = v;
+                &ext
+            };
             let i = self.group_slot(key);
             let (_, states, prov) = &mut self.groups[i];
             for (a, st) in spec.aggs.iter().zip(states.iter_mut()) {
-                a.feed(st, &row.vals, cx);
+                a.feed(st, vals, cx);
             }
             prov.absorb(&row.prov);
         }
@@ -391,12 +400,8 @@ impl StatsState {
         for (key, states, mut prov) in self.groups {
             let mut temp = key.clone();
             for (a, st) in spec.aggs.iter().zip(&states) {
-                let loc = a.arg.as_ref().map(|x| x.loc.clone());
-                let mut warn = |m: &str| {
-                    if let Some(l) = &loc {
-                        cx.warnings.add(l, m)
-                    }
-                };
+                let loc = a.loc.clone();
+                let mut warn = |m: &str| cx.warnings.add(&loc, m);
                 temp.push(a.finish(st, &mut warn));
             }
             let vals = spec.outputs.iter().map(|e| e.eval(&temp, cx)).collect();

@@ -47,6 +47,9 @@ pub struct StatsSpec {
     pub outputs: Vec<Ex>,
     /// For `INLINE STATS`: which input columns are kept ahead of the outputs.
     pub keep_input: Vec<usize>,
+    /// Group keys appended to the input row before aggregating (aggregate arguments may
+    /// name grouping aliases).
+    pub group_cols: Vec<usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -129,7 +132,12 @@ impl Plan {
                         mark(g, &mut inn);
                     }
                     for a in &s.aggs {
-                        a.columns(&mut |c| inn[c] = true);
+                        // columns past the input are grouping keys appended for the aggregates
+                        a.columns(&mut |c| {
+                            if c < inn.len() {
+                                inn[c] = true
+                            }
+                        });
                     }
                 }
                 Stage::InlineStats(_) => inn.iter_mut().for_each(|x| *x = true),
