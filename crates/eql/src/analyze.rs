@@ -330,6 +330,7 @@ impl Analyzer<'_> {
                         return Ok((Expr::IsNull(Box::new(r), negated), Ty::Bool));
                     }
                 }
+                self.no_field_comparison(&l, &r, b, span)?;
                 if matches!(op, CmpOp::Lt | CmpOp::Le | CmpOp::Gt | CmpOp::Ge)
                     && (lt == Ty::Bool || rt == Ty::Bool)
                 {
@@ -351,6 +352,7 @@ impl Analyzer<'_> {
                 let mut m = CmpMode::Plain;
                 for item in list {
                     let (ie, it) = self.expr(item)?;
+                    self.no_field_comparison(&e, &ie, item, span)?;
                     if !ty.compatible(it) {
                         self.expect(false, "second", span, item, it, ty.name())?;
                     }
@@ -412,6 +414,24 @@ impl Analyzer<'_> {
                 span,
             } => self.call(name, *insensitive, args, span)?,
         })
+    }
+
+    /// Elasticsearch EQL cannot compare a field with another field (even through functions).
+    fn no_field_comparison(&self, l: &Expr, r: &Expr, right: &Ast, whole: &Span) -> AResult<()> {
+        let (mut lf, mut rf) = (Vec::new(), Vec::new());
+        l.fields(&mut lf);
+        r.fields(&mut rf);
+        if lf.is_empty() || rf.is_empty() {
+            return Ok(());
+        }
+        Err(Diagnostic::new(
+            format!(
+                "Comparisons against fields are not (yet) supported; offender [{}] in [{}]",
+                self.text(&right.span()),
+                self.text(whole)
+            ),
+            right.span(),
+        ))
     }
 
     fn bool_operand(&self, ast: &Ast, ty: Ty) -> AResult<()> {

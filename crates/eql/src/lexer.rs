@@ -89,7 +89,7 @@ pub fn tokenize(src: &str) -> Result<Vec<Token>, Diagnostic> {
         if c == '\'' {
             let end = src[i + 1..].find('\'').map(|n| i + n + 2).unwrap_or(src.len());
             return Err(Diagnostic::new(
-                "use double quotes [\"] to define string literals, not single quotes [']",
+                "Use double quotes [\"] to define string literals, not single quotes [']",
                 i..end,
             ));
         }
