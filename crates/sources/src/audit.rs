@@ -245,7 +245,7 @@ pub(crate) fn normalize_aks(
         ));
     }
     let event = match take_path(&mut record, "properties.log") {
-        Some(Value::Str(text)) => match Value::from_json(&text) {
+        Some(Value::Str(text)) => match crate::parse::full_sonic(text.as_bytes()) {
             Ok(Value::Object(m)) => m,
             Ok(other) => {
                 return Err(format!(

@@ -9,6 +9,15 @@
 //!   documents with the ECS fields Elastic Defend for Containers writes (see [`process`]).
 //! * Documents already in ECS shape pass through untouched.
 //!
+//! # API
+//!
+//! The contract of the Foundation issue, plus these additions (no signature changed):
+//! [`Normalizer`] (the options-derived state built once: what [`Reader`] uses per record and
+//! what a webhook receiver should keep), [`detect_line_shape`], [`Shape::name`],
+//! [`reader::STDIN_NAME`] (`<stdin>`, the source name of `-`), the `audit`/`process` modules'
+//! dataset constants, and the bench-only `JsonParser`/`Normalizer::normalize_line_with`.
+//! An [`InputError`] about a whole input (cannot open or read it) has line 0.
+//!
 //! # Record shapes
 //!
 //! Each line (or pretty-printed multi-line JSON document) is classified by [`detect_shape`]:
@@ -97,9 +106,10 @@ pub mod audit;
 mod fasttime;
 mod framing;
 mod hash;
+mod parse;
 pub mod process;
 mod project;
-mod reader;
+pub mod reader;
 mod shape;
 mod util;
 mod validate;
@@ -181,7 +191,7 @@ pub fn normalize_value(v: &Value, opts: &Options) -> Result<Vec<Document>, Strin
 pub fn detect_line_shape(line: &[u8]) -> Result<Shape, String> {
     let line = util::trim_ascii(line);
     std::str::from_utf8(line).map_err(|e| format!("invalid UTF-8 at byte {}", e.valid_up_to()))?;
-    let v = Value::from_json_slice(line).map_err(|e| format!("malformed JSON: {e}"))?;
+    let v = parse::full_sonic(line).map_err(|e| format!("malformed JSON: {e}"))?;
     Ok(detect_shape(&v))
 }
 
@@ -252,8 +262,8 @@ pub(crate) fn normalize_bytes(
     let value = match (ctx.projection.as_ref(), parser) {
         (Some(p), JsonParser::Sonic) => p.parse_sonic(line),
         (Some(p), JsonParser::SerdeJson) => p.parse_serde_json(line),
-        (None, JsonParser::Sonic) => Value::from_json_slice(line).map_err(|e| e.to_string()),
-        (None, JsonParser::SerdeJson) => serde_json::from_slice::<Value>(line).map_err(|e| e.to_string()),
+        (None, JsonParser::Sonic) => parse::full_sonic(line),
+        (None, JsonParser::SerdeJson) => parse::full_serde_json(line),
     }
     .map_err(|e| format!("malformed JSON: {e}"))?;
     normalize_parsed(value, line, ctx)

@@ -12,7 +12,9 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+
+use crate::parse::{KeySeed, MAX_DEPTH, Skip, ValueSeed, scalar_visits};
 
 use events::{Map, Value};
 
@@ -109,17 +111,11 @@ impl Projection {
     }
 
     pub(crate) fn parse_sonic(&self, bytes: &[u8]) -> Result<Value, String> {
-        let mut de = sonic_rs::Deserializer::from_slice(bytes);
-        let v = self.seed().deserialize(&mut de).map_err(|e| e.to_string())?;
-        de.end().map_err(|e| e.to_string())?;
-        Ok(v)
+        crate::parse::seeded_sonic(bytes, self.seed())
     }
 
     pub(crate) fn parse_serde_json(&self, bytes: &[u8]) -> Result<Value, String> {
-        let mut de = serde_json::Deserializer::from_slice(bytes);
-        let v = self.seed().deserialize(&mut de).map_err(|e| e.to_string())?;
-        de.end().map_err(|e| e.to_string())?;
-        Ok(v)
+        crate::parse::seeded_serde_json(bytes, self.seed())
     }
 
     fn seed(&self) -> Seed<'_> {
@@ -127,6 +123,7 @@ impl Projection {
             proj: self,
             node: &self.root,
             top: true,
+            depth: 0,
         }
     }
 }
@@ -137,6 +134,8 @@ struct Seed<'a> {
     node: &'a Node,
     /// At the level of an Event (the record itself, EventList items, array members).
     top: bool,
+    /// How many containers the value is inside.
+    depth: u32,
 }
 
 enum Plan<'a> {
@@ -161,6 +160,7 @@ impl<'a> Seed<'a> {
                     proj: self.proj,
                     node: child,
                     top: false,
+                    depth: self.depth,
                 })
             };
         }
@@ -183,112 +183,51 @@ impl<'de> DeserializeSeed<'de> for Seed<'_> {
     type Value = Value;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
         if self.node.keep_all {
-            return serde::Deserialize::deserialize(d);
+            return ValueSeed { depth: self.depth }.deserialize(d);
         }
         d.deserialize_any(self)
     }
 }
-
-/// A map key, borrowed from the input when it has no escapes.
-enum Key<'de> {
-    Borrowed(&'de str),
-    Owned(String),
-}
-
-impl Key<'_> {
-    fn as_str(&self) -> &str {
-        match self {
-            Key::Borrowed(s) => s,
-            Key::Owned(s) => s,
-        }
-    }
-    fn into_string(self) -> String {
-        match self {
-            Key::Borrowed(s) => s.to_string(),
-            Key::Owned(s) => s,
-        }
-    }
-}
-
-struct KeyVisitor;
-
-impl<'de> Visitor<'de> for KeyVisitor {
-    type Value = Key<'de>;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an object key")
-    }
-    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
-        Ok(Key::Borrowed(v))
-    }
-    fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
-        Ok(Key::Owned(v.to_string()))
-    }
-    fn visit_string<E>(self, v: String) -> Result<Key<'de>, E> {
-        Ok(Key::Owned(v))
-    }
-}
-
-struct KeySeed;
-
-impl<'de> DeserializeSeed<'de> for KeySeed {
-    type Value = Key<'de>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Key<'de>, D::Error> {
-        d.deserialize_str(KeyVisitor)
-    }
-}
-
 impl<'de> Visitor<'de> for Seed<'_> {
     type Value = Value;
+    scalar_visits!();
 
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
-        Ok(Value::Bool(v))
-    }
-    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
-        Ok(Value::Int(v))
-    }
-    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
-        Ok(i64::try_from(v).map(Value::Int).unwrap_or(Value::Float(v as f64)))
-    }
-    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
-        Ok(Value::Float(v))
-    }
-    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::Str(v.to_string()))
-    }
-    fn visit_string<E>(self, v: String) -> Result<Value, E> {
-        Ok(Value::Str(v))
-    }
-    fn visit_none<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-    fn visit_unit<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        if self.depth >= MAX_DEPTH {
+            return Err(serde::de::Error::custom(format_args!(
+                "JSON nested deeper than {MAX_DEPTH} levels"
+            )));
+        }
+        let child = Seed {
+            depth: self.depth + 1,
+            ..self
+        };
         let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-        while let Some(v) = seq.next_element_seed(self)? {
+        while let Some(v) = seq.next_element_seed(child)? {
             out.push(v);
         }
         Ok(Value::Array(out))
     }
+
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut out = Map::with_capacity(map.size_hint().unwrap_or(0));
+        if self.depth >= MAX_DEPTH {
+            return Err(serde::de::Error::custom(format_args!(
+                "JSON nested deeper than {MAX_DEPTH} levels"
+            )));
+        }
+        let depth = self.depth + 1;
+        let mut out = Map::with_capacity(map.size_hint().unwrap_or(8));
         while let Some(key) = map.next_key_seed(KeySeed)? {
             match self.plan(key.as_str()) {
                 Plan::Full => {
-                    let v: Value = map.next_value()?;
+                    let v = map.next_value_seed(ValueSeed { depth })?;
                     out.insert(key.into_string(), v);
                 }
                 Plan::Sub(seed) => {
-                    let v = map.next_value_seed(seed)?;
+                    let v = map.next_value_seed(Seed { depth, ..seed })?;
                     out.insert(key.into_string(), v);
                 }
-                Plan::Skip => {
-                    map.next_value::<IgnoredAny>()?;
-                }
+                Plan::Skip => map.next_value_seed(Skip { depth })?,
             }
         }
         Ok(Value::Object(out))

@@ -243,3 +243,35 @@ fn unterminated_pretty_document_is_reported() {
     assert_eq!(r.len(), 2);
     assert_eq!(single_error(&r).line, 2);
 }
+
+/// On a thread with the main thread's 8 MiB stack: unoptimized builds need ~16 KiB of stack per
+/// nesting level below the limit of 128 (release builds ~1 KiB).
+#[test]
+fn deeply_nested_json_is_an_error_not_a_crash() {
+    std::thread::Builder::new()
+        .stack_size(8 << 20)
+        .spawn(deeply_nested)
+        .unwrap()
+        .join()
+        .unwrap();
+}
+
+fn deeply_nested() {
+    let deep = format!("{}{}\n{}\n", "[".repeat(200_000), "]".repeat(200_000), good(1));
+    let r = read("deep.json", deep.into_bytes(), Options::default());
+    assert_eq!(r.len(), 2);
+    assert_eq!(single_error(&r).line, 1);
+    let opts = Options {
+        fields: Some(vec!["user.name".to_string()]),
+        ..Options::default()
+    };
+    let deep = format!(
+        "{{\"kind\":\"Event\",\"requestObject\":{}{}}}\n",
+        "[".repeat(200_000),
+        "]".repeat(200_000)
+    );
+    let r = read("deep.json", deep.into_bytes(), opts);
+    let e = single_error(&r);
+    assert_eq!(e.line, 1);
+    assert!(e.reason.contains("deeper than 128"), "{e}");
+}
