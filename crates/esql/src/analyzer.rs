@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use events::Catalog;
+use events::{Catalog, FieldType};
 
 use crate::agg::{AGGREGATES, AggKind, AggSpec};
 use crate::ast::{self, BinOp, Command, ExprKind, Field, Pipeline, Source};
@@ -21,6 +21,8 @@ type Layout = Vec<(String, DataType)>;
 
 struct Analyzer<'a> {
     src: &'a str,
+    /// Columns known to hold a constant (EVAL/ROW of foldable expressions), by name.
+    consts: std::collections::HashMap<String, Val>,
     stages: Vec<Stage>,
     widths: Vec<usize>,
     warnings: Vec<String>,
@@ -42,6 +44,7 @@ pub fn analyze(
 ) -> Result<Plan, Diagnostic> {
     let mut a = Analyzer {
         src,
+        consts: Default::default(),
         stages: Vec::new(),
         widths: Vec::new(),
         warnings: Vec::new(),
@@ -69,6 +72,7 @@ pub fn analyze(
                     ty,
                     kind,
                     load: true,
+                    precision: Precision::Exact,
                 });
             }
             if let Some(keep) = restrict {
@@ -98,6 +102,9 @@ pub fn analyze(
                     exprs.remove(pos);
                 }
                 layout.push((f.name.clone(), e.ty));
+                if e.is_foldable() {
+                    a.consts.insert(f.name.clone(), functions::fold(&e, 0));
+                }
                 exprs.push(e);
             }
             (Vec::new(), SourcePlan::Row(exprs), layout)
@@ -121,27 +128,33 @@ pub fn analyze(
 /// The FROM layout: every mapped field (objects excluded) plus fields reached through dynamic
 /// prefixes that the query names, sorted by name as Elasticsearch returns them.
 fn source_fields(ast: &Pipeline, catalog: &Catalog) -> Vec<SourceField> {
-    let mut map: BTreeMap<String, DataType> = BTreeMap::new();
+    let mut map: BTreeMap<String, (DataType, FieldType)> = BTreeMap::new();
     for (name, ty) in catalog.names() {
         if let Some(t) = DataType::from_field(ty) {
-            map.insert(name.to_string(), t);
+            map.insert(name.to_string(), (t, ty));
         }
     }
     let mut names = Vec::new();
     collect_names(ast, &mut names);
     for n in names {
         if !map.contains_key(&n)
-            && let Some(t) = catalog.get(&n).and_then(DataType::from_field)
+            && let Some(ft) = catalog.get(&n)
+            && let Some(t) = DataType::from_field(ft)
         {
-            map.insert(n, t);
+            map.insert(n, (t, ft));
         }
     }
     map.into_iter()
-        .map(|(name, ty)| SourceField {
+        .map(|(name, (ty, ft))| SourceField {
             name,
             ty,
             kind: FieldKind::Source,
             load: true,
+            precision: match ft {
+                FieldType::Float => Precision::Float,
+                FieldType::HalfFloat => Precision::HalfFloat,
+                _ => Precision::Exact,
+            },
         })
         .collect()
 }
@@ -159,7 +172,12 @@ fn collect_names(ast: &Pipeline, out: &mut Vec<String>) {
             ExprKind::Neg(x) | ExprKind::Not(x) | ExprKind::IsNull(x, _) | ExprKind::Cast(x, _) => {
                 expr(x, out)
             }
-            ExprKind::Like { expr: x, .. } => expr(x, out),
+            ExprKind::Like {
+                expr: x, patterns, ..
+            } => {
+                expr(x, out);
+                patterns.iter().for_each(|p| expr(p, out));
+            }
             ExprKind::Bin(_, a, b) => {
                 expr(a, out);
                 expr(b, out);
@@ -301,6 +319,13 @@ impl<'a> Analyzer<'a> {
             Command::Eval(fields) => {
                 for f in fields {
                     let ex = self.expr(&f.expr, layout, None)?;
+                    let folded = self.substitute_consts(&ex, layout);
+                    if folded.is_foldable() && !matches!(folded.kind, ExK::Call("now", _)) {
+                        let v = functions::fold(&folded, 0);
+                        self.consts.insert(f.name.clone(), v);
+                    } else {
+                        self.consts.remove(&f.name);
+                    }
                     self.append(layout, &f.name, ex);
                 }
             }
@@ -330,6 +355,11 @@ impl<'a> Analyzer<'a> {
             }
             Command::Rename(pairs) => {
                 for ((old, span), (new, _)) in pairs {
+                    let c = self.consts.remove(old);
+                    self.consts.remove(new);
+                    if let Some(c) = c {
+                        self.consts.insert(new.clone(), c);
+                    }
                     let Some(i) = lookup(layout, old) else {
                         return Err(self.err(span.clone(), format!("Unknown column [{old}]")));
                     };
@@ -365,6 +395,7 @@ impl<'a> Analyzer<'a> {
             }
             Command::Limit(n) => self.push(Stage::Limit(*n as usize), layout.len()),
             Command::MvExpand(name, span) => {
+                self.consts.remove(name);
                 let Some(i) = lookup(layout, name) else {
                     return Err(self.err(span.clone(), format!("Unknown column [{name}]")));
                 };
@@ -382,6 +413,9 @@ impl<'a> Analyzer<'a> {
                     .map_err(|m| self.err(pattern_span.clone(), m))?;
                 let w = layout.len();
                 let names = d.names.clone();
+                names.iter().for_each(|n| {
+                    self.consts.remove(n);
+                });
                 self.push(Stage::Dissect(Arc::new(d), ex), w);
                 for n in &names {
                     layout.push((n.clone(), DataType::Keyword));
@@ -401,6 +435,9 @@ impl<'a> Analyzer<'a> {
                     g.fields.iter().map(|(n, t, _)| (n.clone(), *t)).collect();
                 self.push(Stage::Grok(Arc::new(g), ex), w);
                 let k = cols.len();
+                cols.iter().for_each(|(n, _)| {
+                    self.consts.remove(n);
+                });
                 layout.extend(cols);
                 self.dedupe_tail(layout, k);
             }
@@ -828,7 +865,8 @@ impl<'a> Analyzer<'a> {
                     ));
                 }
                 let mut res = Vec::new();
-                for p in patterns {
+                for pe in patterns {
+                    let p = &self.constant_string(pe, layout)?;
                     let r = if *rlike {
                         crate::lucene::compile(p).map(Pattern::Rlike)
                     } else {
@@ -892,6 +930,58 @@ impl<'a> Analyzer<'a> {
                 mk(ExK::Call(id, vec![x]), ty)
             }
         })
+    }
+
+    /// Replaces columns known to be constant by their values.
+    fn substitute_consts(&self, ex: &Ex, layout: &Layout) -> Ex {
+        let mut out = ex.clone();
+        fn walk(e: &mut Ex, layout: &Layout, consts: &std::collections::HashMap<String, Val>) {
+            if let ExK::Col(i) = e.kind {
+                if let Some(v) = layout.get(i).and_then(|(n, _)| consts.get(n)) {
+                    e.kind = ExK::Lit(v.clone());
+                }
+                return;
+            }
+            match &mut e.kind {
+                ExK::Not(a) | ExK::Neg(a) | ExK::IsNull(a, _) | ExK::Like(a, _) | ExK::AnyMatch(a, _) => {
+                    walk(a, layout, consts)
+                }
+                ExK::And(a, b) | ExK::Or(a, b) | ExK::Arith(_, a, b) | ExK::Cmp(_, a, b) => {
+                    walk(a, layout, consts);
+                    walk(b, layout, consts);
+                }
+                ExK::In(a, l) => {
+                    walk(a, layout, consts);
+                    l.iter_mut().for_each(|x| walk(x, layout, consts));
+                }
+                ExK::Call(_, args) => args.iter_mut().for_each(|x| walk(x, layout, consts)),
+                ExK::Lit(_) | ExK::Col(_) => {}
+            }
+        }
+        walk(&mut out, layout, &self.consts);
+        out
+    }
+
+    /// A LIKE/RLIKE pattern: a string literal or a constant expression.
+    fn constant_string(&mut self, e: &ast::Expr, layout: &Layout) -> Result<String, Diagnostic> {
+        if let ExprKind::Str(s) = &e.kind {
+            return Ok(s.clone());
+        }
+        let ex = self.expr(e, layout, None)?;
+        let ex = self.substitute_consts(&ex, layout);
+        if !ex.is_foldable() || !ex.ty.is_string() {
+            return Err(self.err(
+                e.span.clone(),
+                format!(
+                    "pattern must be a constant string, found [{}]",
+                    &self.src[e.span.clone()]
+                ),
+            ));
+        }
+        match functions::fold(&ex, 0) {
+            Val::Str(s) => Ok(s),
+            _ => Err(self.err(e.span.clone(), "pattern must not be null")),
+        }
     }
 
     fn require_bool(&self, x: &Ex, part: &ast::Expr, whole: &ast::Expr) -> Result<(), Diagnostic> {

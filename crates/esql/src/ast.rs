@@ -139,7 +139,8 @@ pub enum ExprKind {
     In(Box<Expr>, Vec<Expr>, bool),
     Like {
         expr: Box<Expr>,
-        patterns: Vec<String>,
+        /// String literals, or constant expressions (folded at analysis).
+        patterns: Vec<Expr>,
         rlike: bool,
         negated: bool,
     },

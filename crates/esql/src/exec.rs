@@ -12,6 +12,7 @@ use events::Document;
 
 use crate::agg::AggState;
 use crate::expr::{Ctx, Ex};
+use crate::plan::Precision;
 use crate::plan::*;
 use crate::types::{Val, cell_from_json};
 
@@ -58,7 +59,11 @@ pub fn load(doc: &Document, fields: &[SourceField], only: Option<&[usize]>) -> V
                 if vals.is_empty() {
                     Val::Null
                 } else {
-                    cell_from_json(&vals, f.ty)
+                    let cell = cell_from_json(&vals, f.ty);
+                    match f.precision {
+                        Precision::Exact => cell,
+                        p => round_cell(cell, p),
+                    }
                 }
             }
             FieldKind::Id => Val::Str(doc.id.clone()),
@@ -71,6 +76,35 @@ pub fn load(doc: &Document, fields: &[SourceField], only: Option<&[usize]>) -> V
         None => (0..fields.len()).for_each(fill),
     }
     row
+}
+
+fn round_cell(v: Val, p: Precision) -> Val {
+    match v {
+        Val::Double(d) => Val::Double(match p {
+            Precision::Float => d as f32 as f64,
+            Precision::HalfFloat => half_float(d),
+            Precision::Exact => d,
+        }),
+        Val::Multi(vs) => Val::Multi(vs.into_iter().map(|x| round_cell(x, p)).collect()),
+        v => v,
+    }
+}
+
+/// Rounds to the nearest IEEE half-precision value (ties to even), normal range.
+fn half_float(d: f64) -> f64 {
+    if d == 0.0 || !d.is_finite() {
+        return d;
+    }
+    let exp = d.abs().log2().floor().max(-14.0);
+    let ulp = 2f64.powf(exp - 10.0);
+    let q = d / ulp;
+    let r = q.round();
+    let r = if (q - q.trunc()).abs() == 0.5 && r % 2.0 != 0.0 {
+        r - q.signum()
+    } else {
+        r
+    };
+    (r * ulp).clamp(-65504.0, 65504.0)
 }
 
 /// Runs row-at-a-time stages, handing surviving rows to `out`.

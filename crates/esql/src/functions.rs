@@ -294,7 +294,10 @@ pub fn eval_call(node: &Ex, name: &str, args: &[Ex], row: &[Val], cx: &mut Ctx) 
             for a in args {
                 let v = a.eval(row, cx);
                 if !v.is_null() {
-                    return v;
+                    return match v {
+                        Val::Multi(vs) => Val::Multi(vs.iter().map(|x| coerce_num(x, node.ty)).collect()),
+                        v => coerce_num(&v, node.ty),
+                    };
                 }
             }
             return Val::Null;

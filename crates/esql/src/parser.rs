@@ -551,18 +551,30 @@ impl<'a> Parser<'a> {
         if rlike || self.is_kw("like") {
             self.bump();
             let mut patterns = Vec::new();
-            let end = if self.eat(&Tok::LParen) {
+            let str_expr = |s: String, span: Span| Expr {
+                kind: ExprKind::Str(s),
+                span,
+            };
+            let end = if self.peek().tok == Tok::LParen && matches!(self.peek_at(1).tok, Tok::Str(_)) {
+                self.bump();
                 loop {
-                    patterns.push(self.string()?.0);
+                    let (s, sp) = self.string()?;
+                    patterns.push(str_expr(s, sp));
                     if !self.eat(&Tok::Comma) {
                         break;
                     }
                 }
                 self.expect(Tok::RParen)?.span.end
-            } else {
-                let (s, sp) = self.string()?;
-                patterns.push(s);
+            } else if let Tok::Str(s) = &self.peek().tok {
+                let s = s.clone();
+                let sp = self.bump().span;
+                patterns.push(str_expr(s, sp.clone()));
                 sp.end
+            } else {
+                let e = self.primary()?;
+                let end = e.span.end;
+                patterns.push(e);
+                end
             };
             return Ok(Expr {
                 kind: ExprKind::Like {

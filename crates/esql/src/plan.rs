@@ -22,6 +22,16 @@ pub struct SourceField {
     pub kind: FieldKind,
     /// False for fields the query names but never reads (they stay null).
     pub load: bool,
+    /// Storage precision of `float`/`half_float` fields, which Elasticsearch returns widened
+    /// to double (`2.03` reads back as `2.0299999713897705`).
+    pub precision: Precision,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precision {
+    Exact,
+    Float,
+    HalfFloat,
 }
 
 #[derive(Debug, Clone)]
