@@ -514,7 +514,7 @@ impl Analyzer<'_> {
                 _ => (ty.stringish(), "string"),
             };
             self.expect(ok, nth, span, a, ty, want)?;
-            if func == CidrMatch && i > 0 && !matches!(a, Ast::Lit(Lit::Str(_), _)) {
+            if func == CidrMatch && i > 0 && !matches!(a, Ast::Lit(Lit::Str(_) | Lit::Null, _)) {
                 return Err(Diagnostic::new(
                     format!(
                         "{nth} argument of [{}] must be a constant, received [{}]",

@@ -285,7 +285,7 @@ fn call<'a>(func: Func, args: &'a [Expr], ci: bool, doc: &'a Document) -> Vals<'
         let Some(ips) = vals.first() else {
             return Vals::new();
         };
-        if ips.is_empty() {
+        if ips.is_empty() || vals[1..].iter().any(|v| v.is_empty()) {
             return Vals::new();
         }
         let hit = ips.iter().any(|ip| {
@@ -387,8 +387,11 @@ fn apply<'a>(func: Func, a: &[Option<&Scalar>], ci: bool) -> Option<Scalar<'a>> 
             Some(Scalar::Bool(lower(&s, ci).starts_with(lower(&p, ci).as_ref())))
         }
         Func::StringContains => {
+            // an empty substring is never contained (the documented behaviour)
             let (s, p) = (text(arg(0))?, text(arg(1))?);
-            Some(Scalar::Bool(lower(&s, ci).contains(lower(&p, ci).as_ref())))
+            Some(Scalar::Bool(
+                !p.is_empty() && lower(&s, ci).contains(lower(&p, ci).as_ref()),
+            ))
         }
         Func::IndexOf => {
             let (s, p) = (text(arg(0))?, text(arg(1))?);
@@ -409,12 +412,18 @@ fn apply<'a>(func: Func, a: &[Option<&Scalar>], ci: bool) -> Option<Scalar<'a>> 
         }
         Func::Number => {
             let s = text(arg(0))?;
-            // a null base means the default, 10
+            // a missing or null base means the default: 16 for `0x...`, else 10
+            let s = s.trim();
+            let hex = {
+                let body = s.trim_start_matches(['+', '-']);
+                body.starts_with("0x") || body.starts_with("0X")
+            };
             let base = match arg(1) {
                 Some(b) => int(Some(b))?,
+                None if hex => 16,
                 None => 10,
             };
-            parse_number(s.trim(), base)
+            parse_number(s, base)
         }
         Func::String => owned(match arg(0)? {
             Scalar::Float(f) => format_float(*f),
@@ -442,6 +451,7 @@ fn apply<'a>(func: Func, a: &[Option<&Scalar>], ci: bool) -> Option<Scalar<'a>> 
 
 fn parse_number(s: &str, base: i64) -> Option<Scalar<'static>> {
     if base == 10 {
+        let s = s.strip_prefix('+').unwrap_or(s);
         if let Ok(i) = s.parse::<i64>() {
             return Some(Scalar::Int(i));
         }

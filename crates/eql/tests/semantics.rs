@@ -145,6 +145,24 @@ fn string_functions() {
     assert!(matches(r#"concat(process.name, null) == null"#));
     assert!(matches(r#"string(process.pid) == "42""#));
     assert!(matches(r#"number("0x2A", 16) == 42"#));
+    assert!(matches(
+        r#"number("0xdeadbeef") == 3735928559 and number("deadbeef", 16) == 3735928559"#
+    ));
+    assert!(matches(
+        r#"number("  +1337 ") == 1337 and number("1337", null) == 1337"#
+    ));
+    assert!(
+        !matches(r#"stringContains(process.name, "")"#),
+        "empty substrings are not contained"
+    );
+    assert!(matches(r#"cidrMatch(source.ip, null) == null"#));
+    assert!(matches(
+        r#"between(file.path, "\\", "\\", true) == "Windows\\System32""#
+    ));
+    assert!(matches(r#"between(file.path, "\\", "\\") == "Windows""#));
+    assert!(matches(
+        r#"indexOf(file.path, "\\", 3) == 10 and indexOf(file.path, "", -6) == 0"#
+    ));
     assert!(matches(r#"number("2.5") == 2.5"#));
     assert!(matches(
         r#"add(process.pid, 1) == 43 and subtract(process.pid, 2) == 40"#
