@@ -82,6 +82,27 @@ impl DeliveryLog {
         Ok(())
     }
 
+    /// Records several deliveries with one fsync.
+    pub fn record_many(&mut self, ids: &[&str], at: i64) -> io::Result<()> {
+        let mut text = String::new();
+        for id in ids {
+            if id.contains(['\n', ' ']) {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "alert id with white space",
+                ));
+            }
+            text.push_str(&format!("{at} {id}\n"));
+        }
+        self.file.write_all(text.as_bytes())?;
+        self.file.sync_data()?;
+        for id in ids {
+            self.ids.insert(id.to_string(), at);
+        }
+        self.lines_in_file += ids.len();
+        Ok(())
+    }
+
     /// Adds ids known delivered by other means (found in the sink's own output) and persists
     /// them.
     pub fn adopt(&mut self, ids: impl IntoIterator<Item = String>, at: i64) -> io::Result<usize> {

@@ -2,6 +2,7 @@
 //! severity, and hands each to every sink whose delivery log does not already hold its id
 //! (`kibana.alert.uuid`), recording the id once the sink took it.
 
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender};
@@ -56,21 +57,47 @@ pub fn start(
         .spawn(move || run(targets, metrics, rx))
 }
 
+/// Most alerts handled per batch (one fsync per sink and per delivery record).
+const BATCH: usize = 1024;
+
 fn run(mut targets: Vec<Target>, metrics: Arc<Metrics>, rx: Receiver<DispatchMsg>) {
-    for msg in rx {
-        match msg {
-            DispatchMsg::Alert(alert) => dispatch(&mut targets, &metrics, alert),
-            DispatchMsg::Trim(cutoff) => {
-                for t in &mut targets {
-                    if let Err(e) = t.log.trim(cutoff) {
-                        tracing::error!(sink = t.sink.name(), error = %e, "delivery record trim failed");
+    let mut alerts: Vec<Map> = Vec::new();
+    while let Ok(first) = rx.recv() {
+        let mut msgs = vec![first];
+        while msgs.len() < BATCH {
+            match rx.try_recv() {
+                Ok(m) => msgs.push(m),
+                Err(_) => break,
+            }
+        }
+        let mut stop = false;
+        for msg in msgs {
+            if !matches!(msg, DispatchMsg::Alert(_)) && !alerts.is_empty() {
+                dispatch(&mut targets, &metrics, std::mem::take(&mut alerts));
+            }
+            match msg {
+                DispatchMsg::Alert(a) => alerts.push(a),
+                DispatchMsg::Trim(cutoff) => {
+                    for t in &mut targets {
+                        if let Err(e) = t.log.trim(cutoff) {
+                            tracing::error!(sink = t.sink.name(), error = %e, "delivery record trim failed");
+                        }
                     }
                 }
+                DispatchMsg::Barrier(done) => {
+                    let _ = done.send(());
+                }
+                DispatchMsg::Stop => stop = true,
             }
-            DispatchMsg::Barrier(done) => {
-                let _ = done.send(());
+            if stop {
+                break;
             }
-            DispatchMsg::Stop => break,
+        }
+        if !alerts.is_empty() {
+            dispatch(&mut targets, &metrics, std::mem::take(&mut alerts));
+        }
+        if stop {
+            break;
         }
     }
     for t in &mut targets {
@@ -78,7 +105,12 @@ fn run(mut targets: Vec<Target>, metrics: Arc<Metrics>, rx: Receiver<DispatchMsg
     }
 }
 
-fn dispatch(targets: &mut [Target], metrics: &Metrics, alert: Map) {
+struct Prepared {
+    id: Option<String>,
+    line: String,
+}
+
+fn prepare(metrics: &Metrics, targets: &[Target], alert: Map) -> Option<Prepared> {
     let doc = Document::new(alert);
     let id = doc.first_str("kibana.alert.uuid").map(String::from);
     let text = |p: &str| doc.first(p).map(|v| v.to_string()).unwrap_or_default();
@@ -87,43 +119,61 @@ fn dispatch(targets: &mut [Target], metrics: &Metrics, alert: Map) {
         r => r,
     };
     metrics.alerts.add(&[&rule, &text("kibana.alert.severity")], 1);
-    let line = match serde_json::to_string(&doc.source) {
-        Ok(l) => l,
+    match serde_json::to_string(&doc.source) {
+        Ok(line) => Some(Prepared { id, line }),
         Err(e) => {
             tracing::error!(error = %e, "alert not serializable; dropped");
-            for t in targets.iter() {
+            for t in targets {
                 metrics.alerts_dropped.add(&[t.sink.name(), "unserializable"], 1);
             }
-            return;
+            None
         }
-    };
+    }
+}
+
+fn dispatch(targets: &mut [Target], metrics: &Metrics, alerts: Vec<Map>) {
+    let prepared: Vec<Prepared> = alerts
+        .into_iter()
+        .filter_map(|a| prepare(metrics, targets, a))
+        .collect();
     for t in targets.iter_mut() {
         let name = t.sink.name().to_string();
-        if let Some(id) = &id
-            && t.log.contains(id)
-        {
-            metrics.alerts_suppressed.add(&[&name], 1);
+        // Not yet delivered to this sink (and not twice within the batch).
+        let mut seen = HashSet::new();
+        let todo: Vec<&Prepared> = prepared
+            .iter()
+            .filter(|p| match &p.id {
+                Some(id) if t.log.contains(id) || !seen.insert(id.as_str()) => {
+                    metrics.alerts_suppressed.add(&[&name], 1);
+                    false
+                }
+                _ => true,
+            })
+            .collect();
+        if todo.is_empty() {
             continue;
         }
-        match t.sink.deliver(&line) {
-            Ok(()) => {
-                metrics.alerts_delivered.add(&[&name], 1);
-                if let Some(id) = &id
-                    && let Err(e) = t.log.record(id, events::time::now_nanos())
-                {
-                    metrics.sink_errors.add(&[&name, "delivery_record"], 1);
-                    tracing::error!(sink = %name, error = %e, "delivery record not written: the alert may be delivered again after a restart");
-                }
-            }
-            Err(e) => {
-                let reason = if e.kind() == std::io::ErrorKind::StorageFull {
-                    "queue_full"
-                } else {
-                    "io"
-                };
-                metrics.sink_errors.add(&[&name, reason], 1);
-                metrics.alerts_dropped.add(&[&name, reason], 1);
-                tracing::error!(sink = %name, error = %e, alert = %line, "alert not delivered");
+        let lines: Vec<String> = todo.iter().map(|p| p.line.clone()).collect();
+        let (taken, err) = t.sink.deliver_batch(&lines);
+        metrics.alerts_delivered.add(&[&name], taken as u64);
+        let ids: Vec<&str> = todo[..taken].iter().filter_map(|p| p.id.as_deref()).collect();
+        if !ids.is_empty()
+            && let Err(e) = t.log.record_many(&ids, events::time::now_nanos())
+        {
+            metrics.sink_errors.add(&[&name, "delivery_record"], 1);
+            tracing::error!(sink = %name, error = %e, "delivery record not written: alerts may be delivered again after a restart");
+        }
+        if let Some(e) = err {
+            let reason = if e.kind() == std::io::ErrorKind::StorageFull {
+                "queue_full"
+            } else {
+                "io"
+            };
+            let lost = (todo.len() - taken) as u64;
+            metrics.sink_errors.add(&[&name, reason], 1);
+            metrics.alerts_dropped.add(&[&name, reason], lost);
+            for p in &todo[taken..] {
+                tracing::error!(sink = %name, error = %e, alert = %p.line, "alert not delivered");
             }
         }
     }

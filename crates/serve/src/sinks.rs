@@ -22,6 +22,16 @@ pub trait Sink: Send {
     fn name(&self) -> &str;
     /// Hands one alert (a JSON object, no trailing newline) over durably.
     fn deliver(&mut self, line: &str) -> io::Result<()>;
+    /// Hands several alerts over; returns how many (a prefix of `lines`) were taken, and the
+    /// error that stopped the rest.
+    fn deliver_batch(&mut self, lines: &[String]) -> (usize, Option<io::Error>) {
+        for (i, l) in lines.iter().enumerate() {
+            if let Err(e) = self.deliver(l) {
+                return (i, Some(e));
+            }
+        }
+        (lines.len(), None)
+    }
     /// Alert ids the sink holds that the delivery log may lack (a crash between the write and
     /// the record).
     fn recovered_ids(&self) -> Vec<String> {
@@ -170,6 +180,37 @@ impl Sink for FileSink {
         Ok(())
     }
 
+    fn deliver_batch(&mut self, lines: &[String]) -> (usize, Option<io::Error>) {
+        // One fsync per file written: lines up to the size limit, then rotate.
+        let mut done = 0;
+        while done < lines.len() {
+            if self.size > 0
+                && self.size + lines[done].len() as u64 + 1 > self.max_bytes
+                && let Err(e) = self.rotate()
+            {
+                return (done, Some(e));
+            }
+            let mut buf = Vec::new();
+            let mut n = done;
+            while n < lines.len() {
+                let len = lines[n].len() as u64 + 1;
+                if n > done && self.size + buf.len() as u64 + len > self.max_bytes {
+                    break;
+                }
+                buf.extend_from_slice(lines[n].as_bytes());
+                buf.push(b'\n');
+                n += 1;
+            }
+            if let Err(e) = self.file.write_all(&buf).and_then(|_| self.file.sync_data()) {
+                let _ = self.file.set_len(self.size);
+                return (done, Some(e));
+            }
+            self.size += buf.len() as u64;
+            done = n;
+        }
+        (done, None)
+    }
+
     fn recovered_ids(&self) -> Vec<String> {
         // Rotation happens only before a write, after the previous alert was recorded, so only
         // the current file can hold unrecorded alerts.
@@ -311,6 +352,33 @@ impl Sink for WebhookSink {
         q.len += n;
         self.shared.wake.notify_all();
         Ok(())
+    }
+
+    fn deliver_batch(&mut self, lines: &[String]) -> (usize, Option<io::Error>) {
+        let mut q = self.shared.queue.lock().expect("queue lock");
+        let mut buf = Vec::new();
+        let mut n = 0;
+        let mut err = None;
+        for l in lines {
+            if q.len - q.offset + buf.len() as u64 + l.len() as u64 + 1 > self.queue_bytes {
+                err = Some(io::Error::new(
+                    io::ErrorKind::StorageFull,
+                    "webhook queue is full",
+                ));
+                break;
+            }
+            buf.extend_from_slice(l.as_bytes());
+            buf.push(b'\n');
+            n += 1;
+        }
+        let before = q.len;
+        if let Err(e) = q.data.write_all(&buf).and_then(|_| q.data.sync_data()) {
+            let _ = q.data.set_len(before);
+            return (0, Some(e));
+        }
+        q.len += buf.len() as u64;
+        self.shared.wake.notify_all();
+        (n, err)
     }
 
     fn close(&mut self) {
@@ -489,6 +557,28 @@ mod tests {
         let ids = s.recovered_ids();
         assert!(ids.contains(&"a9".to_string()));
         assert!(ids.len() <= 3);
+    }
+
+    #[test]
+    fn file_sink_batches_split_at_the_size_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("alerts.ndjson");
+        let mut s = FileSink::open("f".into(), path.clone(), 300, 10).unwrap();
+        let lines: Vec<String> = (0..12)
+            .map(|i| format!(r#"{{"kibana.alert.uuid":"b{i:02}","pad":"{}"}}"#, "x".repeat(40)))
+            .collect();
+        assert_eq!(s.deliver_batch(&lines).0, 12);
+        let mut all = Vec::new();
+        for n in (1..=10).rev() {
+            let mut p = path.clone().into_os_string();
+            p.push(format!(".{n}"));
+            if let Ok(text) = fs::read_to_string(&p) {
+                assert!(text.len() <= 300);
+                all.extend(text.lines().map(String::from));
+            }
+        }
+        all.extend(fs::read_to_string(&path).unwrap().lines().map(String::from));
+        assert_eq!(all, lines, "every line once, in order, across the rotated files");
     }
 
     #[test]
