@@ -87,13 +87,13 @@ pub fn samples_config() -> Config {
         bytes: None,
         // 2026-01-05T08:00:00Z
         start: (1_767_571_200 + 8 * 3600) * NS,
-        rate: 0.3,
+        rate: 0.15,
         attacks: true,
         process: true,
     }
 }
 
-const SAMPLE_EVENTS: u64 = 6_000;
+const SAMPLE_EVENTS: u64 = 3_150;
 
 /// The truth record of one run.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -128,7 +128,7 @@ pub struct NearMiss {
 
 const FLUSH_AT: usize = 1 << 20;
 /// Process documents per background audit event.
-const PROCESS_SHARE: f64 = 0.12;
+const PROCESS_SHARE: f64 = 0.05;
 
 struct Out<'w> {
     w: &'w mut dyn Write,
