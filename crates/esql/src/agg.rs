@@ -253,11 +253,7 @@ impl AggSpec {
                         .iter()
                         .map(|v| Val::Double((v.as_f64().unwrap_or(0.0) - med).abs()))
                         .collect();
-                    let m = percentile(&devs, 50.0);
-                    match (m, self.arg_ty) {
-                        (Val::Double(d), t) if t.is_whole() => Val::Int(d as i64),
-                        (m, _) => m,
-                    }
+                    percentile(&devs, 50.0)
                 }
                 _ => Val::Null,
             },

@@ -593,7 +593,9 @@ impl<'a> Analyzer<'a> {
         let mut agg_input = layout.clone();
         let mut group_cols = Vec::new();
         for (gi, (n, t)) in group_layout.iter().enumerate() {
-            if lookup(layout, n).is_none() {
+            // a grouping alias shadows an input column of the same name (statsWithFilterOnSameColumn)
+            let plain_field = matches!(&kept_by[gi].expr.kind, ExprKind::Field(f) if f == n);
+            if !plain_field {
                 agg_input.push((n.clone(), *t));
                 group_cols.push(gi);
             }
@@ -899,6 +901,17 @@ impl<'a> Analyzer<'a> {
                     if x.ty == target {
                         return Ok(x);
                     }
+                    if x.ty == DataType::Null {
+                        return Ok(mk(ExK::Lit(Val::Null), target));
+                    }
+                    if x.ty.is_string() {
+                        let f = if target == DataType::DatePeriod {
+                            "to_dateperiod"
+                        } else {
+                            "to_timeduration"
+                        };
+                        return Ok(mk(ExK::Call(f, vec![x]), target));
+                    }
                     return Err(self.err(
                         e.span.clone(),
                         format!("Cannot convert [{}] to [{tyname}]", loc.text),
@@ -1132,6 +1145,22 @@ impl<'a> Analyzer<'a> {
                 return Err(self.err(e.span.clone(), "weighted_avg expects a value and a weight"));
             };
             let wx = self.expr(w, input, None)?;
+            let wc = self.substitute_consts(&wx, input);
+            if wc.is_foldable()
+                && let Some(wv) = functions::fold(&wc, 0).as_f64()
+                && wv != 0.0
+            {
+                // a constant weight makes it a plain average
+                return Ok(AggSpec {
+                    kind: AggKind::Avg,
+                    arg: Some(arg),
+                    arg2: None,
+                    loc: self.loc(&e.span),
+                    filter: None,
+                    arg_ty: t,
+                    ty: DataType::Double,
+                });
+            }
             return Ok(AggSpec {
                 kind: AggKind::WeightedAvg,
                 arg: Some(arg),

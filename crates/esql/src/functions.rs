@@ -523,6 +523,18 @@ pub fn eval_call(node: &Ex, name: &str, args: &[Ex], row: &[Val], cx: &mut Ctx) 
             );
         }
         "to_version" => return map_values(&vals[0], |v| Ok(Val::Str(v.render())), node, cx),
+        "to_degrees" | "to_radians" => {
+            let deg = name == "to_degrees";
+            return map_values(
+                &vals[0],
+                |v| {
+                    let x = v.as_f64().unwrap_or(0.0);
+                    Ok(Val::Double(if deg { x.to_degrees() } else { x.to_radians() }))
+                },
+                node,
+                cx,
+            );
+        }
         "to_dateperiod" | "to_timeduration" => {
             return match &vals[0] {
                 Val::Str(s) => match crate::analyzer::parse_span_text(s) {
@@ -956,8 +968,6 @@ fn sv_call(name: &str, v: &[Val], node: &Ex, _cx: &mut Ctx) -> Result<Val, Strin
                 "tan" => x.tan(),
                 "atan" => x.atan(),
                 "tanh" => x.tanh(),
-                "to_degrees" => x.to_degrees(),
-                "to_radians" => x.to_radians(),
                 _ => x.cbrt(),
             };
             if r.is_nan() {

@@ -51,7 +51,7 @@ fn parse_spec(text: &str) -> Vec<Case> {
                 // some ignored cases lack the closing `;`
                 break;
             }
-            if lt.starts_with("//") {
+            if lt.starts_with("//") || lt.starts_with('#') {
                 continue;
             }
             if let Some(stripped) = l.trim_end().strip_suffix("\\;") {
@@ -356,15 +356,18 @@ fn unsupported(query: &str) -> Option<String> {
     None
 }
 
-fn dataset_of(query: &str) -> Option<String> {
+/// The FROM index names (`from a, b metadata ...`).
+fn dataset_of(query: &str) -> Option<Vec<String>> {
     let lower = query.trim_start().to_ascii_lowercase();
     let rest = lower.strip_prefix("from")?;
-    let name: String = rest
-        .trim_start()
-        .chars()
-        .take_while(|c| !c.is_whitespace() && *c != '|' && *c != ',')
-        .collect();
-    Some(name)
+    let list: String = rest.chars().take_while(|c| *c != '|').collect();
+    let list = list.split(" metadata ").next().unwrap_or_default();
+    Some(
+        list.split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect(),
+    )
 }
 
 enum Outcome {
@@ -380,13 +383,17 @@ fn run_case(case: &Case, datasets: &BTreeMap<String, Option<Dataset>>) -> Outcom
     if let Some(reason) = unsupported(&case.query) {
         return Outcome::Skip(reason);
     }
-    let (catalog, docs): (Catalog, &[Document]) = match dataset_of(&case.query) {
-        Some(name) => match datasets.get(&name) {
-            Some(Some(ds)) => (ds.catalog.clone(), &ds.docs),
+    let mut catalog = Catalog::new();
+    let mut docs: Vec<Document> = Vec::new();
+    for name in dataset_of(&case.query).unwrap_or_default() {
+        match datasets.get(&name) {
+            Some(Some(ds)) => {
+                catalog.extend(&ds.catalog);
+                docs.extend(ds.docs.iter().cloned());
+            }
             _ => return Outcome::Skip(format!("dataset `{name}` is not part of the conformance data")),
-        },
-        None => (Catalog::new(), &[]),
-    };
+        }
+    }
     let q = match esql::compile(&case.query, &catalog) {
         Ok(q) => q,
         Err(d) => return Outcome::Fail(format!("compile error: {d}")),
@@ -427,7 +434,11 @@ fn run_case(case: &Case, datasets: &BTreeMap<String, Option<Dataset>>) -> Outcom
     let row_eq = |a: &Vec<Value>, e: &Vec<String>| {
         a.len() == e.len() && a.iter().zip(e).zip(&types).all(|((x, y), t)| cell_eq(x, y, t))
     };
-    let ordered = !case.ignore_order && case.query.to_ascii_lowercase().contains("sort");
+    // order matters when a SORT comes after the last STATS
+    let lower = case.query.to_ascii_lowercase();
+    let last_sort = lower.rfind("sort ");
+    let last_stats = lower.rfind("stats ");
+    let ordered = !case.ignore_order && last_sort.is_some() && last_sort > last_stats;
     let exp = &case.rows;
     let got = &result.rows;
     let show = |rows: &[Vec<Value>]| -> String {
