@@ -153,7 +153,7 @@ impl Engine {
     /// Adds one event; returns the matches completed by the events this releases from the
     /// lateness buffer.
     pub fn push(&mut self, doc: Arc<Document>) -> Vec<Match> {
-        let ts = read_timestamp(&doc, &self.opts.timestamp_field);
+        let ts = self.query.event_time(&doc, &self.opts.timestamp_field);
         let relevant = self.query.prefilter(&doc);
         let mut out = Vec::new();
         let Some(ts) = ts else {

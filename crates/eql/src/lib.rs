@@ -46,6 +46,9 @@ struct Inner {
     plan: Plan,
     pipes: Vec<Pipe>,
     needed: Vec<String>,
+    /// Date fields the mapping declares as `date_nanos`; other time fields have millisecond
+    /// precision, as Elasticsearch stores a `date`.
+    nanos_fields: Vec<String>,
 }
 
 /// Parses and analyzes `query` against the field catalog.
@@ -56,7 +59,17 @@ pub fn compile(query: &str, catalog: &Catalog) -> Result<Query, Diagnostic> {
         let plan = analyzer.plan(&stmt.query)?;
         let pipes = stmt.pipes.iter().map(|(p, _)| *p).collect();
         let needed = needed_fields(&plan);
-        Ok(Inner { plan, pipes, needed })
+        let nanos_fields = catalog
+            .names()
+            .filter(|(_, t)| *t == events::FieldType::DateNanos)
+            .map(|(n, _)| n.to_string())
+            .collect();
+        Ok(Inner {
+            plan,
+            pipes,
+            needed,
+            nanos_fields,
+        })
     })()
     .map_err(|d: Diagnostic| d.locate(query))?;
     Ok(Query {
@@ -100,6 +113,18 @@ fn needed_fields(plan: &Plan) -> Vec<String> {
 impl Query {
     pub(crate) fn plan(&self) -> &Plan {
         &self.inner.plan
+    }
+
+    /// Reads a document's event time from `field`, at the precision the mapping gives it:
+    /// nanoseconds for `date_nanos`, otherwise truncated to milliseconds like an Elasticsearch
+    /// `date` (so `maxspan` compares what Elasticsearch would compare).
+    pub(crate) fn event_time(&self, doc: &Document, field: &str) -> Option<i64> {
+        let ts = engine::read_timestamp(doc, field)?;
+        if self.inner.nanos_fields.iter().any(|f| f == field) {
+            Some(ts)
+        } else {
+            Some(ts.div_euclid(events::time::NANOS_PER_MILLI) * events::time::NANOS_PER_MILLI)
+        }
     }
 
     /// The document fields the query reads (conditions, categories and join keys), sorted.
@@ -191,7 +216,7 @@ pub fn search(q: &Query, docs: impl IntoIterator<Item = Document>, opts: &Engine
         .into_iter()
         .enumerate()
         .filter_map(|(i, d)| {
-            let ts = match engine::read_timestamp(&d, &opts.timestamp_field) {
+            let ts = match q.event_time(&d, &opts.timestamp_field) {
                 Some(ts) => ts,
                 None if keep_untimed => i64::MIN,
                 None => return None,

@@ -86,9 +86,19 @@ fn matches_exactly_at_maxspan() {
 fn no_match_just_over_maxspan() {
     let out = run(vec![
         exec(T0, "web-1", "curl", &["curl"]),
-        forbidden(T0 + SEC + 1_000, "web-1"),
+        forbidden(T0 + SEC + 1_000_000, "web-1"),
     ]);
     assert!(out.is_empty());
+}
+
+#[test]
+fn time_has_millisecond_precision_like_an_elasticsearch_date() {
+    // `@timestamp` is a `date`: 1 s + 0.4 ms is stored as 1 s, so it is still within maxspan
+    let out = run(vec![
+        exec(T0, "web-1", "curl", &["curl"]),
+        forbidden(T0 + SEC + 400_000, "web-1"),
+    ]);
+    assert_eq!(out.len(), 1);
 }
 
 #[test]
