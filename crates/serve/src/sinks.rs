@@ -236,8 +236,11 @@ struct WebhookOptions {
     timeout: Duration,
 }
 
-/// The on-disk queue shared by the enqueuing side and the sender thread: `queue.ndjson`
-/// holds the lines, `queue.offset` how far the sender got.
+/// The on-disk queue shared by the enqueuing side and the sender thread: `<name>.ndjson`
+/// holds the lines, `<name>.offset` how far the sender got in which file (`<inode> <offset>`).
+/// Once the sent part is large, the unsent rest is copied to a new file renamed over the old
+/// one; an offset saved for another inode than the data file's therefore means "compacted,
+/// start at 0", which keeps a crash between the rename and the offset save safe.
 struct Queue {
     data: File,
     data_path: PathBuf,
@@ -246,13 +249,61 @@ struct Queue {
     offset: u64,
 }
 
+/// Past this many sent bytes, the queue file is compacted.
+const COMPACT_BYTES: u64 = 1 << 20;
+
 impl Queue {
+    fn open(data_path: PathBuf, offset_path: PathBuf) -> io::Result<Queue> {
+        use std::os::unix::fs::MetadataExt;
+        let data = OpenOptions::new()
+            .create(true)
+            .read(true)
+            .append(true)
+            .open(&data_path)?;
+        let meta = data.metadata()?;
+        let saved = fs::read_to_string(&offset_path).unwrap_or_default();
+        let mut it = saved.split_whitespace().map(|s| s.parse::<u64>().ok());
+        let offset = match (it.next().flatten(), it.next().flatten()) {
+            (Some(ino), Some(off)) if ino == meta.ino() => off.min(meta.len()),
+            _ => 0,
+        };
+        Ok(Queue {
+            data,
+            data_path,
+            offset_path,
+            len: meta.len(),
+            offset,
+        })
+    }
+
     fn save_offset(&self) -> io::Result<()> {
+        use std::os::unix::fs::MetadataExt;
+        let ino = self.data.metadata()?.ino();
         let tmp = self.offset_path.with_extension("tmp");
         let mut f = File::create(&tmp)?;
-        f.write_all(self.offset.to_string().as_bytes())?;
+        f.write_all(format!("{ino} {}\n", self.offset).as_bytes())?;
         f.sync_all()?;
         fs::rename(&tmp, &self.offset_path)
+    }
+
+    /// Drops the sent part of the file.
+    fn compact(&mut self) -> io::Result<()> {
+        let mut rest = Vec::new();
+        let mut f = File::open(&self.data_path)?;
+        f.seek(SeekFrom::Start(self.offset))?;
+        f.take(self.len - self.offset).read_to_end(&mut rest)?;
+        let tmp = self.data_path.with_extension("compact");
+        let mut out = File::create(&tmp)?;
+        out.write_all(&rest)?;
+        out.sync_all()?;
+        fs::rename(&tmp, &self.data_path)?;
+        if let Some(dir) = self.data_path.parent() {
+            File::open(dir)?.sync_all()?;
+        }
+        self.data = OpenOptions::new().read(true).append(true).open(&self.data_path)?;
+        self.len = rest.len() as u64;
+        self.offset = 0;
+        self.save_offset()
     }
 }
 
@@ -275,25 +326,8 @@ impl WebhookSink {
         fs::create_dir_all(dir)?;
         let data_path = dir.join(format!("{}.ndjson", opts.name));
         let offset_path = dir.join(format!("{}.offset", opts.name));
-        let data = OpenOptions::new()
-            .create(true)
-            .read(true)
-            .append(true)
-            .open(&data_path)?;
-        let len = data.metadata()?.len();
-        let offset = fs::read_to_string(&offset_path)
-            .ok()
-            .and_then(|s| s.trim().parse::<u64>().ok())
-            .unwrap_or(0)
-            .min(len);
         let shared = Arc::new(Shared {
-            queue: Mutex::new(Queue {
-                data,
-                data_path,
-                offset_path,
-                len,
-                offset,
-            }),
+            queue: Mutex::new(Queue::open(data_path, offset_path)?),
             wake: Condvar::new(),
             stop: AtomicBool::new(false),
         });
@@ -447,12 +481,7 @@ fn send_loop(
                     Ok(None) => {
                         if q.offset > 0 && q.offset == q.len {
                             // Drained: start the queue file afresh.
-                            let res = q.data.set_len(0).and_then(|_| q.data.sync_data()).and_then(|_| {
-                                q.len = 0;
-                                q.offset = 0;
-                                q.save_offset()
-                            });
-                            if let Err(e) = res {
+                            if let Err(e) = q.compact() {
                                 tracing::error!(sink = %opts.name, error = %e, "webhook queue compaction failed");
                             }
                         }
@@ -513,7 +542,12 @@ fn send_loop(
                 delay = opts.backoff;
                 let mut q = shared.queue.lock().expect("queue lock");
                 q.offset += line.len() as u64;
-                if let Err(e) = q.save_offset() {
+                let res = if q.offset >= COMPACT_BYTES && q.offset * 2 >= q.len {
+                    q.compact()
+                } else {
+                    q.save_offset()
+                };
+                if let Err(e) = res {
                     metrics.sink_errors.add(&[&opts.name, "queue_io"], 1);
                     tracing::error!(sink = %opts.name, error = %e, "webhook queue offset not saved");
                 }
@@ -579,6 +613,32 @@ mod tests {
         }
         all.extend(fs::read_to_string(&path).unwrap().lines().map(String::from));
         assert_eq!(all, lines, "every line once, in order, across the rotated files");
+    }
+
+    #[test]
+    fn queue_compaction_is_crash_safe() {
+        let dir = tempfile::tempdir().unwrap();
+        let (data, off) = (dir.path().join("q.ndjson"), dir.path().join("q.offset"));
+        let mut q = Queue::open(data.clone(), off.clone()).unwrap();
+        q.data.write_all(b"one\ntwo\nthree\n").unwrap();
+        q.len = 14;
+        q.offset = 4;
+        q.save_offset().unwrap();
+        let q2 = Queue::open(data.clone(), off.clone()).unwrap();
+        assert_eq!((q2.offset, q2.len), (4, 14));
+        assert_eq!(
+            next_line(&mut Queue::open(data.clone(), off.clone()).unwrap())
+                .unwrap()
+                .unwrap(),
+            "two\n"
+        );
+        // a crash after the compacted file replaced the old one, before the offset was saved
+        let old_offset = fs::read_to_string(&off).unwrap();
+        q.compact().unwrap();
+        fs::write(&off, old_offset).unwrap();
+        let mut q3 = Queue::open(data.clone(), off.clone()).unwrap();
+        assert_eq!((q3.offset, q3.len), (0, 10));
+        assert_eq!(next_line(&mut q3).unwrap().unwrap(), "two\n");
     }
 
     #[test]
