@@ -41,10 +41,11 @@ fn template_lines() -> Vec<String> {
 }
 
 /// Lines of about `target` bytes in total, each template varied by id and time.
-fn corpus(target: usize) -> (Vec<u8>, usize) {
+fn corpus(target: usize, only_bodies: bool) -> (Vec<u8>, usize) {
     let templates: Vec<serde_json::Value> = template_lines()
-        .iter()
-        .map(|l| serde_json::from_str(l).unwrap())
+        .into_iter()
+        .filter(|l| !only_bodies || l.contains("\"requestObject\"") || l.contains("\"responseObject\""))
+        .map(|l| serde_json::from_str(&l).unwrap())
         .collect();
     let base = events::time::parse_timestamp("2025-01-01T00:00:00Z").unwrap();
     let mut out = Vec::with_capacity(target + 64 * 1024);
@@ -97,7 +98,7 @@ fn report(name: &str, bytes: usize, events: usize, clock: Clock) {
         _ => wall,
     };
     println!(
-        "{name:<34} {:>7.1} MB/s {:>9.0} events/s per core (on-CPU {cpu:.2} s; wall {:>6.1} MB/s)",
+        "{name:<38} {:>7.1} MB/s {:>9.0} events/s per core (on-CPU {cpu:.2} s; wall {:>6.1} MB/s)",
         bytes as f64 / 1e6 / cpu,
         events as f64 / cpu,
         bytes as f64 / 1e6 / wall,
@@ -134,7 +135,7 @@ fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(200);
-    let (data, lines) = corpus(mb * 1_000_000);
+    let (data, lines) = corpus(mb * 1_000_000, false);
     println!(
         "corpus: {} lines, {:.1} MB (avg {} bytes/line)",
         lines,
@@ -180,6 +181,28 @@ fn main() {
         fields: Some(fields.iter().map(|s| s.to_string()).collect()),
         ..Options::default()
     };
+    if selected("bodies") {
+        // Only the audit events carrying requestObject/responseObject (level Request and
+        // RequestResponse), where projection skips most of the bytes.
+        let (bodies, n) = corpus(mb * 1_000_000 / 4, true);
+        println!(
+            "bodies corpus: {n} lines, {:.1} MB (avg {} bytes/line)",
+            bodies.len() as f64 / 1e6,
+            bodies.len() / n
+        );
+        run_lines(
+            "bodies: full normalize, sonic-rs",
+            &bodies,
+            &full,
+            JsonParser::Sonic,
+        );
+        run_lines(
+            "bodies: projected normalize, sonic-rs",
+            &bodies,
+            &projected,
+            JsonParser::Sonic,
+        );
+    }
     run_lines("full normalize, sonic-rs", &data, &full, JsonParser::Sonic);
     run_lines("full normalize, serde_json", &data, &full, JsonParser::SerdeJson);
     run_lines(
