@@ -22,7 +22,10 @@ pub const AGGREGATES: &[&str] = &[
     "median_absolute_deviation",
     "std_dev",
     "variance",
+    "std_var",
     "weighted_avg",
+    "present",
+    "absent",
 ];
 
 #[derive(Debug, Clone, PartialEq)]
@@ -42,6 +45,8 @@ pub enum AggKind {
     StdDev,
     Variance,
     WeightedAvg,
+    /// `PRESENT(x)` (true when any value) and `ABSENT(x)` (the negation).
+    Present(bool),
 }
 
 #[derive(Debug, Clone)]
@@ -74,7 +79,7 @@ impl AggSpec {
 
     pub fn new_state(&self) -> AggState {
         match self.kind {
-            AggKind::CountStar | AggKind::Count => AggState::Count(0),
+            AggKind::CountStar | AggKind::Count | AggKind::Present(_) => AggState::Count(0),
             AggKind::CountDistinct => AggState::Distinct(HashSet::new()),
             AggKind::Values => AggState::Values(Vec::new(), HashSet::new()),
             AggKind::Sum => AggState::Sum {
@@ -200,11 +205,14 @@ impl AggSpec {
 
     /// The aggregate's value; `warn` receives overflow messages.
     pub fn finish(&self, st: &AggState, warn: &mut dyn FnMut(&str)) -> Val {
-        if self.ty == DataType::Null {
+        if self.ty == DataType::Null && !matches!(self.kind, AggKind::Present(_)) {
             return Val::Null;
         }
         match st {
-            AggState::Count(n) => Val::Int(*n as i64),
+            AggState::Count(n) => match self.kind {
+                AggKind::Present(want) => Val::Bool((*n > 0) == want),
+                _ => Val::Int(*n as i64),
+            },
             AggState::Distinct(s) => Val::Int(s.len() as i64),
             AggState::Values(list, _) => Val::from_values(list.clone()),
             AggState::Sum {

@@ -1223,7 +1223,9 @@ impl<'a> Analyzer<'a> {
                 numeric(t.is_numeric() || t == DataType::Null)?;
                 (AggKind::StdDev, DataType::Double)
             }
-            "variance" => {
+            "present" => (AggKind::Present(true), DataType::Boolean),
+            "absent" => (AggKind::Present(false), DataType::Boolean),
+            "variance" | "std_var" => {
                 numeric(t.is_numeric() || t == DataType::Null)?;
                 (AggKind::Variance, DataType::Double)
             }
@@ -1241,7 +1243,11 @@ impl<'a> Analyzer<'a> {
             }
             _ => return Err(self.err(e.span.clone(), format!("Unknown function [{name}]"))),
         };
-        let ty = if t == DataType::Null && !matches!(kind, AggKind::Count | AggKind::CountDistinct) {
+        let ty = if t == DataType::Null
+            && !matches!(
+                kind,
+                AggKind::Count | AggKind::CountDistinct | AggKind::Present(_)
+            ) {
             if matches!(
                 kind,
                 AggKind::Sum | AggKind::Min | AggKind::Max | AggKind::Values | AggKind::Top(..)

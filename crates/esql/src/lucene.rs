@@ -55,7 +55,12 @@ pub fn compile(p: &str) -> Result<Matcher, String> {
         pos: 0,
         src: p,
     };
-    let n = ps.union()?;
+    // an empty expression is the empty string, as in Lucene's constructor
+    let n = if p.is_empty() {
+        Node::Lit(String::new())
+    } else {
+        ps.union()?
+    };
     if ps.pos < ps.c.len() {
         return Err(format!("end-of-string expected at position {} in [{p}]", ps.pos));
     }

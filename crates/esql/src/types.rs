@@ -339,12 +339,66 @@ pub fn format_double(d: f64) -> String {
     }
 }
 
+/// `2024-01-01T00:00:00.000Z` (years outside 0000-9999 keep their sign and digits).
 pub fn format_date(ms: i64) -> String {
-    events::time::format_millis(ms.saturating_mul(events::time::NANOS_PER_MILLI))
+    use chrono::TimeZone;
+    match chrono::Utc.timestamp_millis_opt(ms).single() {
+        Some(dt) => dt.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+        None => ms.to_string(),
+    }
 }
 
+/// Parses an ISO-8601 date or date-time (UTC when no zone) into epoch milliseconds; years
+/// before 1677 and after 2262 (beyond nanosecond range) are supported.
 pub fn parse_date(s: &str) -> Option<i64> {
-    events::time::parse_timestamp(s).map(|n| n.div_euclid(events::time::NANOS_PER_MILLI))
+    use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
+    let s = s.trim();
+    if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
+        return Some(dt.timestamp_millis());
+    }
+    let t = s.replacen(' ', "T", 1);
+    if let Ok(dt) = DateTime::parse_from_rfc3339(&t) {
+        return Some(dt.timestamp_millis());
+    }
+    for f in [
+        "%Y-%m-%dT%H:%M:%S%.f%#z",
+        "%Y-%m-%dT%H:%M:%S%#z",
+        "%Y-%m-%dT%H:%M%#z",
+    ] {
+        if let Ok(dt) = DateTime::parse_from_str(&t, f) {
+            return Some(dt.timestamp_millis());
+        }
+    }
+    let naive = t.strip_suffix('Z').unwrap_or(&t);
+    for f in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%dT%H",
+    ] {
+        if let Ok(dt) = NaiveDateTime::parse_from_str(naive, f) {
+            return Some(Utc.from_utc_datetime(&dt).timestamp_millis());
+        }
+    }
+    for f in ["%Y-%m-%d", "%Y-%m"] {
+        let text = if f == "%Y-%m" {
+            format!("{naive}-01")
+        } else {
+            naive.to_string()
+        };
+        if let Ok(d) = NaiveDate::parse_from_str(&text, "%Y-%m-%d") {
+            return Some(Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0)?).timestamp_millis());
+        }
+    }
+    if !naive.is_empty()
+        && naive.len() <= 5
+        && naive.trim_start_matches('-').bytes().all(|b| b.is_ascii_digit())
+    {
+        let y: i32 = naive.parse().ok()?;
+        let d = NaiveDate::from_ymd_opt(y, 1, 1)?;
+        return Some(Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0)?).timestamp_millis());
+    }
+    None
 }
 
 pub fn parse_ip(s: &str) -> Option<[u8; 16]> {
@@ -413,8 +467,12 @@ pub fn from_json(v: &Value, ty: DataType) -> Option<Val> {
             },
             _ => None,
         },
-        DataType::Date | DataType::DateNanos => events::time::parse_timestamp_value(v)
-            .map(|n| Val::Date(n.div_euclid(events::time::NANOS_PER_MILLI))),
+        DataType::Date | DataType::DateNanos => match v {
+            Value::Str(s) => parse_date(s).map(Val::Date),
+            Value::Int(ms) => Some(Val::Date(*ms)),
+            Value::Float(ms) => Some(Val::Date(*ms as i64)),
+            _ => None,
+        },
         DataType::Ip => v.as_str().and_then(parse_ip).map(Val::Ip),
         _ => None,
     }

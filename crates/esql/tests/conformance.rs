@@ -72,7 +72,7 @@ fn parse_spec(text: &str) -> Vec<Case> {
             if lt == ";" {
                 break;
             }
-            if lt.is_empty() || lt.starts_with("//") {
+            if lt.is_empty() || lt.starts_with("//") || lt.starts_with('#') {
                 continue;
             }
             if !header_seen {
