@@ -241,14 +241,24 @@ impl ServeConfig {
             {
                 return Err(format!("tls.client_ca: {} is not a readable file", ca.display()));
             }
+            // Parse the PEM files and build the rustls configuration now, not at start-up.
+            crate::http::tls_acceptor(
+                self.tls.cert.as_deref().expect("checked"),
+                self.tls.key.as_deref().expect("checked"),
+                self.tls.client_ca.as_deref(),
+            )
+            .map_err(|e| format!("tls: {e}"))?;
         }
-        if let Some(f) = &self.bearer_token_file
-            && !f.is_file()
-        {
-            return Err(format!(
-                "bearer_token_file: {} is not a readable file",
-                f.display()
-            ));
+        if let Some(f) = &self.bearer_token_file {
+            if !f.is_file() {
+                return Err(format!(
+                    "bearer_token_file: {} is not a readable file",
+                    f.display()
+                ));
+            }
+            if self.tokens()?.len() == self.bearer_tokens.len() {
+                return Err(format!("bearer_token_file: {} holds no token", f.display()));
+            }
         }
         if self
             .bearer_tokens
@@ -447,5 +457,36 @@ format = "slack"
         };
         assert!(e.check().unwrap_err().contains("duplicate sink name"));
         assert!(ServeConfig::from_toml("bogus = 1").unwrap_err().contains("bogus"));
+        let dir = tempfile::tempdir().unwrap();
+        let junk = dir.path().join("junk.pem");
+        std::fs::write(&junk, "not a certificate").unwrap();
+        let e = ServeConfig {
+            insecure: false,
+            tls: TlsConfig {
+                cert: Some(junk.clone()),
+                key: Some(junk.clone()),
+                client_ca: None,
+            },
+            ..base.clone()
+        };
+        assert!(
+            e.check().unwrap_err().contains("no PEM certificate"),
+            "{:?}",
+            e.check()
+        );
+        let tokens = dir.path().join("tokens");
+        std::fs::write(&tokens, "# none yet\n\n").unwrap();
+        let e = ServeConfig {
+            bearer_token_file: Some(tokens.clone()),
+            ..base.clone()
+        };
+        assert!(e.check().unwrap_err().contains("holds no token"));
+        std::fs::write(&tokens, "# one\nabc\n").unwrap();
+        let ok = ServeConfig {
+            bearer_token_file: Some(tokens),
+            bearer_tokens: vec!["inline".into()],
+            ..base.clone()
+        };
+        assert_eq!(ok.tokens().unwrap(), vec!["inline", "abc"]);
     }
 }
