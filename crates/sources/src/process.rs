@@ -147,40 +147,46 @@ pub fn split_tetragon_args(s: &str) -> Vec<String> {
 
 /// Maps one Tetragon process object (`process` or `parent`) onto `prefix.*`.
 fn tetragon_process(doc: &mut Map, prefix: &str, p: &Map) {
+    let mut m = Map::with_capacity(10);
     let binary = p.get("binary").and_then(Value::as_str).filter(|s| !s.is_empty());
     if let Some(bin) = binary {
-        set_path(doc, &format!("{prefix}.executable"), Value::from(bin));
-        set_path(doc, &format!("{prefix}.name"), Value::from(basename(bin)));
+        m.insert("executable", Value::from(bin));
+        m.insert("name", Value::from(basename(bin)));
         let mut args = vec![bin.to_string()];
         if let Some(a) = p.get("arguments").and_then(Value::as_str) {
             args.extend(split_tetragon_args(a));
         }
-        set_path(
-            doc,
-            &format!("{prefix}.args_count"),
-            Value::Int(args.len() as i64),
-        );
-        set_path(doc, &format!("{prefix}.command_line"), Value::Str(args.join(" ")));
-        set_path(doc, &format!("{prefix}.args"), Value::from(args));
+        m.insert("args_count", Value::Int(args.len() as i64));
+        m.insert("command_line", Value::Str(args.join(" ")));
+        m.insert("args", Value::from(args));
     }
     set_opt(
-        doc,
-        &format!("{prefix}.pid"),
+        &mut m,
+        "pid",
         p.get("pid").filter(|v| v.as_i64().is_some()).cloned(),
     );
-    set_opt(doc, &format!("{prefix}.working_directory"), p.get("cwd").cloned());
-    set_opt(doc, &format!("{prefix}.entity_id"), p.get("exec_id").cloned());
-    set_opt(
-        doc,
-        &format!("{prefix}.user.id"),
-        p.get("uid").and_then(string_value),
-    );
+    set_opt(&mut m, "working_directory", p.get("cwd").cloned());
+    set_opt(&mut m, "entity_id", p.get("exec_id").cloned());
+    set_opt(&mut m, "user.id", p.get("uid").and_then(string_value));
     if let Some(t) = p
         .get("start_time")
         .and_then(Value::as_str)
         .and_then(parse_timestamp)
     {
-        set_path(doc, &format!("{prefix}.start"), Value::Str(format_millis(t)));
+        m.insert("start", Value::Str(format_millis(t)));
+    }
+    merge_at(doc, prefix, m);
+}
+
+/// Inserts every entry of `m` into the object at the dotted `prefix` (created if needed).
+fn merge_at(doc: &mut Map, prefix: &str, m: Map) {
+    if !matches!(crate::util::get_path(doc, prefix), Some(Value::Object(_))) {
+        set_path(doc, prefix, Value::Object(Map::with_capacity(m.len())));
+    }
+    if let Some(Value::Object(target)) = crate::util::get_path_mut(doc, prefix) {
+        for (k, v) in m {
+            target.insert(k, v);
+        }
     }
 }
 

@@ -1,6 +1,6 @@
 //! Recognising what a record is ([`Shape`]) and splitting container records into members.
 
-use events::{Map, Value};
+use events::Value;
 
 /// What a record was recognised as (see the crate docs for the table).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,15 +51,6 @@ impl Shape {
     }
 }
 
-const AUDIT_KEYS: [&str; 6] = [
-    "auditID",
-    "verb",
-    "requestURI",
-    "stage",
-    "objectRef",
-    "requestReceivedTimestamp",
-];
-
 /// Classifies a parsed record.
 pub fn detect_shape(v: &Value) -> Shape {
     let m = match v {
@@ -67,63 +58,62 @@ pub fn detect_shape(v: &Value) -> Shape {
         Value::Array(_) => return Shape::JsonArray,
         _ => return Shape::Unknown("a record must be a JSON object or array"),
     };
-    let kind = m.get("kind").and_then(Value::as_str);
+    // One pass over the keys (lookups in these small ordered maps are linear scans).
+    let (mut kind, mut api_version) = (None, None);
+    let (mut timestamp, mut ecs, mut gke, mut records) = (false, false, false, false);
+    let (mut tetragon_exec, mut tetragon_exit, mut tetragon_other, mut node) = (false, false, false, false);
+    let (mut aks, mut falco, mut audit) = (0, 0, 0);
+    for (key, value) in m.iter() {
+        match key {
+            "kind" => kind = value.as_str(),
+            "apiVersion" => api_version = value.as_str(),
+            "@timestamp" => timestamp = true,
+            "data_stream" | "event" | "kubernetes" | "ecs" | "event.dataset" | "data_stream.dataset" => {
+                ecs = true
+            }
+            "protoPayload" => gke = true,
+            "records" => records = matches!(value, Value::Array(_)),
+            "category" | "operationName" | "resourceId" | "time" if !value.is_null() => aks += 1,
+            "process_exec" => tetragon_exec = true,
+            "process_exit" => tetragon_exit = true,
+            "node_name" => node = true,
+            "rule" | "output" | "priority" => falco += 1,
+            "auditID" | "verb" | "requestURI" | "stage" | "objectRef" | "requestReceivedTimestamp" => {
+                audit += 1
+            }
+            k if k.starts_with("process_") => tetragon_other = true,
+            _ => {}
+        }
+    }
     if kind == Some("EventList") {
-        return Shape::EventList;
-    }
-    if matches!(m.get("records"), Some(Value::Array(_))) && m.len() == 1 {
-        return Shape::Records;
-    }
-    if m.get("@timestamp").is_some() && is_ecs(m) {
-        return Shape::EcsDocument;
-    }
-    if m.get("protoPayload").is_some() {
-        return Shape::GkeLogEntry;
-    }
-    if ["category", "operationName", "resourceId", "time"]
-        .iter()
-        .all(|k| m.get(k).is_some_and(|v| !v.is_null()))
-    {
-        return Shape::AksRecord;
-    }
-    if m.get("process_exec").is_some() {
-        return Shape::TetragonExec;
-    }
-    if m.get("process_exit").is_some() {
-        return Shape::TetragonExit;
-    }
-    if m.get("rule").is_some() && m.get("output").is_some() && m.get("priority").is_some() {
-        return Shape::FalcoAlert;
-    }
-    let looks_audit = kind == Some("Event") || AUDIT_KEYS.iter().filter(|k| m.get(k).is_some()).count() >= 2;
-    if looks_audit {
-        return match m.get("apiVersion").and_then(Value::as_str) {
+        Shape::EventList
+    } else if records && m.len() == 1 {
+        Shape::Records
+    } else if timestamp && ecs {
+        Shape::EcsDocument
+    } else if gke {
+        Shape::GkeLogEntry
+    } else if aks == 4 {
+        Shape::AksRecord
+    } else if tetragon_exec {
+        Shape::TetragonExec
+    } else if tetragon_exit {
+        Shape::TetragonExit
+    } else if falco == 3 {
+        Shape::FalcoAlert
+    } else if kind == Some("Event") || audit >= 2 {
+        match api_version {
             Some("audit.k8s.io/v1") => Shape::AuditEvent,
             _ => Shape::LegacyAuditEvent,
-        };
+        }
+    } else if tetragon_other && node {
+        Shape::Unknown("unsupported Tetragon event type (only process_exec and process_exit are mapped)")
+    } else {
+        Shape::Unknown(
+            "unrecognized record (not an audit Event or EventList, GKE/AKS audit entry, ECS document, \
+             Falco alert or Tetragon process event)",
+        )
     }
-    if m.keys().any(|k| k.starts_with("process_")) && m.get("node_name").is_some() {
-        return Shape::Unknown(
-            "unsupported Tetragon event type (only process_exec and process_exit are mapped)",
-        );
-    }
-    Shape::Unknown(
-        "unrecognized record (not an audit Event or EventList, GKE/AKS audit entry, ECS document, \
-         Falco alert or Tetragon process event)",
-    )
-}
-
-fn is_ecs(m: &Map) -> bool {
-    [
-        "data_stream",
-        "event",
-        "kubernetes",
-        "ecs",
-        "event.dataset",
-        "data_stream.dataset",
-    ]
-    .iter()
-    .any(|k| m.get(k).is_some())
 }
 
 /// The members of a container record (EventList items, records, array elements).

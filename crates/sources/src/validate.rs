@@ -4,23 +4,6 @@
 
 use events::{Map, Value};
 
-const STRINGS: [&str; 9] = [
-    "kind",
-    "apiVersion",
-    "level",
-    "auditID",
-    "stage",
-    "requestURI",
-    "verb",
-    "userAgent",
-    "insertId",
-];
-const TIMESTAMPS: [&str; 4] = [
-    "requestReceivedTimestamp",
-    "stageTimestamp",
-    "timestamp",
-    "receiveTimestamp",
-];
 const OBJECT_REF_STRINGS: [&str; 8] = [
     "resource",
     "namespace",
@@ -94,45 +77,59 @@ fn check_user(m: &Map, key: &str) -> Result<(), String> {
 
 /// Checks the fields of an audit Event (or GKE `LogEntry`) before normalization.
 pub(crate) fn audit_record(m: &Map) -> Result<(), String> {
-    for key in STRINGS {
-        check_str(m, "", key)?;
-    }
-    for key in TIMESTAMPS {
-        match m.get(key) {
-            None | Some(Value::Null) => {}
-            Some(Value::Str(s)) => {
-                if crate::fasttime::parse(s).is_none() {
-                    return Err(format!("field `{key}` is not a valid timestamp: {s:?}"));
+    // One pass over the record's keys (lookups in these small ordered maps are linear scans).
+    for (key, v) in m.iter() {
+        if v.is_null() {
+            continue;
+        }
+        match key {
+            "kind" | "apiVersion" | "level" | "auditID" | "stage" | "requestURI" | "verb" | "userAgent"
+            | "insertId"
+                if !matches!(v, Value::Str(_)) =>
+            {
+                return Err(wrong(key, "a string", v));
+            }
+            "requestReceivedTimestamp" | "stageTimestamp" | "timestamp" | "receiveTimestamp" => match v {
+                Value::Str(s) => {
+                    if crate::fasttime::parse(s).is_none() {
+                        return Err(format!("field `{key}` is not a valid timestamp: {s:?}"));
+                    }
+                }
+                v => return Err(wrong(key, "an RFC 3339 timestamp string", v)),
+            },
+            "sourceIPs" => check_str_array(m, "", key)?,
+            "user" | "impersonatedUser" => check_user(m, key)?,
+            "objectRef" => {
+                if let Some(obj_ref) = check_obj(m, "", key)? {
+                    for (k, _) in obj_ref.iter() {
+                        if OBJECT_REF_STRINGS.contains(&k) {
+                            check_str(obj_ref, "objectRef", k)?;
+                        }
+                    }
                 }
             }
-            Some(v) => return Err(wrong(key, "an RFC 3339 timestamp string", v)),
-        }
-    }
-    check_str_array(m, "", "sourceIPs")?;
-    check_user(m, "user")?;
-    check_user(m, "impersonatedUser")?;
-    if let Some(obj_ref) = check_obj(m, "", "objectRef")? {
-        for key in OBJECT_REF_STRINGS {
-            check_str(obj_ref, "objectRef", key)?;
-        }
-    }
-    if let Some(status) = check_obj(m, "", "responseStatus")? {
-        match status.get("code") {
-            None | Some(Value::Null) | Some(Value::Int(_)) => {}
-            Some(v) => return Err(wrong("responseStatus.code", "an integer", v)),
-        }
-    }
-    for key in ["annotations", "labels"] {
-        if let Some(ann) = check_obj(m, "", key)? {
-            for (k, v) in ann.iter() {
-                if !matches!(v, Value::Str(_) | Value::Null) {
-                    return Err(wrong(&format!("{key}.{k}"), "a string", v));
+            "responseStatus" => {
+                if let Some(status) = check_obj(m, "", key)? {
+                    match status.get("code") {
+                        None | Some(Value::Null) | Some(Value::Int(_)) => {}
+                        Some(v) => return Err(wrong("responseStatus.code", "an integer", v)),
+                    }
                 }
             }
+            "annotations" | "labels" => {
+                if let Some(ann) = check_obj(m, "", key)? {
+                    for (k, v) in ann.iter() {
+                        if !matches!(v, Value::Str(_) | Value::Null) {
+                            return Err(wrong(&format!("{key}.{k}"), "a string", v));
+                        }
+                    }
+                }
+            }
+            "metadata" | "protoPayload" | "resource" | "operation" => {
+                check_obj(m, "", key)?;
+            }
+            _ => {}
         }
-    }
-    for key in ["metadata", "protoPayload", "resource", "operation"] {
-        check_obj(m, "", key)?;
     }
     Ok(())
 }
