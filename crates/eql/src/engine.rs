@@ -3,10 +3,10 @@
 //! and evicts sequence partials older than `maxspan`, so memory follows live keys, not input.
 //!
 //! Late events (older than the released boundary, i.e. the newest timestamp seen minus the
-//! allowed lateness) are counted in [`Engine::late_events`]. An event query still processes
-//! them (a single event needs no ordering); sequences and samples drop them, since matching
-//! them would break the ordering guarantees. Events without a readable timestamp are treated
-//! the same way as late ones.
+//! allowed lateness) are counted in [`Engine::late_events`]. Event queries and samples still
+//! process them (neither depends on order); sequences drop them, since matching them would
+//! break the ordering guarantees. Events without a readable timestamp are treated the same
+//! way as late ones.
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
@@ -156,20 +156,21 @@ impl Engine {
         let ts = self.query.event_time(&doc, &self.opts.timestamp_field);
         let relevant = self.query.prefilter(&doc);
         let mut out = Vec::new();
-        let Some(ts) = ts else {
-            self.late += 1;
-            if relevant && matches!(self.matcher, Matcher::Event) {
-                out.push(Match::Event(doc));
+        let ts = match ts {
+            Some(ts) if ts >= self.released => ts,
+            _ => {
+                // late or without time: order cannot be honoured any more
+                self.late += 1;
+                if relevant {
+                    match &mut self.matcher {
+                        Matcher::Event => out.push(Match::Event(doc)),
+                        Matcher::Sample(s) => s.process(&doc, &mut out),
+                        Matcher::Sequence(_) => {}
+                    }
+                }
+                return out;
             }
-            return out;
         };
-        if ts < self.released {
-            self.late += 1;
-            if relevant && matches!(self.matcher, Matcher::Event) {
-                out.push(Match::Event(doc));
-            }
-            return out;
-        }
         if relevant {
             let tie = read_tie(&doc, self.opts.tiebreaker_field.as_deref());
             self.arrival += 1;

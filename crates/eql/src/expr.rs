@@ -149,6 +149,14 @@ impl Expr {
                 if r.is_empty() {
                     return Vals::new();
                 }
+                // `a != b` is `not (a == b)`, as Elasticsearch runs it (a must_not term query):
+                // on a multi-valued field it is false as soon as one value equals `b`
+                if *op == CmpOp::Ne {
+                    let eq = l
+                        .iter()
+                        .any(|x| r.iter().any(|y| cmp_holds(CmpOp::Eq, x, y, *mode)));
+                    return bool_vals(Some(!eq));
+                }
                 let hit = l.iter().any(|x| r.iter().any(|y| cmp_holds(*op, x, y, *mode)));
                 bool_vals(Some(hit))
             }

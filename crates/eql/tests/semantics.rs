@@ -80,7 +80,11 @@ fn multi_valued_fields_match_if_any_value_does() {
     assert!(matches(r#"process.args == "-k""#));
     assert!(matches(r#"process.args in ("wget", "curl")"#));
     assert!(!matches(r#"not process.args in ("wget", "curl")"#));
-    assert!(matches(r#"process.args != "curl""#), "another value differs");
+    assert!(
+        !matches(r#"process.args != "curl""#),
+        "!= is `not ==`: one value equals"
+    );
+    assert!(matches(r#"process.args != "wget""#));
     assert!(matches(r#"cidrMatch(source.ip, "172.16.0.0/12")"#));
     assert!(matches(r#"event.category == "network""#));
 }
