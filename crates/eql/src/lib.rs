@@ -9,10 +9,18 @@
 //! null and `not null` stays null (only `== null` / `!= null` test presence); sequences
 //! order events by (timestamp, tiebreaker) and keep one pending partial per key and stage.
 //!
-//! Missing-event stages `![...]` are supported (see [`Engine`] for their windows); a
-//! [`SequenceMatch`] lists only the events of positive stages.
+//! (`a != b` is `not (a == b)`: false on a multi-valued field when one value equals `b`).
+//! Event time is read at the mapping's precision: milliseconds for `date` (so `maxspan`
+//! compares what Elasticsearch compares), nanoseconds for `date_nanos`.
+//!
+//! Missing-event stages `![...]` are supported (their windows are described on the sequence
+//! matcher: between neighbours, leading, trailing); a [`SequenceMatch`] lists only the events
+//! of positive stages. Samples return one sample per join key, with date keys as epoch millis.
 //!
 //! Not supported (reported as compile errors): `join`, pipes other than `head` and `tail`.
+//!
+//! API beyond the contract: [`Query::is_sample`]; [`Match`], [`SequenceMatch`] and [`Query`]
+//! implement `Debug` and `Clone`; [`Diagnostic`] also implements [`miette::Diagnostic`].
 
 mod analyze;
 mod ast;

@@ -57,3 +57,59 @@ fn every_eql_rule_compiles() {
     );
     assert!(failures.is_empty(), "rules that do not compile: {failures:?}");
 }
+
+fn fixture_documents() -> Vec<events::Document> {
+    let mut docs = Vec::new();
+    let fixtures = Path::new(SHARED).join("fixtures");
+    for name in [
+        "test-audit.log-expected.json",
+        "test-kube-audit.log-expected.json",
+    ] {
+        let text = std::fs::read_to_string(fixtures.join("elastic-kubernetes-audit").join(name)).unwrap();
+        let v = events::Value::from_json(&text).unwrap();
+        for d in v
+            .as_object()
+            .unwrap()
+            .get("expected")
+            .unwrap()
+            .as_array()
+            .unwrap()
+        {
+            docs.push(events::Document::new(d.as_object().unwrap().clone()));
+        }
+    }
+    let text = std::fs::read_to_string(
+        fixtures.join("elastic-cloud-defend/SYNTHETIC-process-exec-from-README-table.json"),
+    )
+    .unwrap();
+    docs.push(events::Document::from_json(&text).unwrap());
+    docs
+}
+
+#[test]
+fn every_rule_runs_over_the_fixture_documents() {
+    // event queries: batch results are exactly the documents the prefilter accepts, in time
+    // order; sequences and samples run without error
+    let catalog = Catalog::ecs();
+    let docs = fixture_documents();
+    assert!(docs.len() > 5);
+    let mut rules = Vec::new();
+    eql_rules(&Path::new(SHARED).join("seeds/rules"), &mut rules);
+    eql_rules(&Path::new(SHARED).join("elastic-rules"), &mut rules);
+    let opts = eql::EngineOptions::default();
+    let mut matched = 0;
+    for (path, query) in &rules {
+        let q = eql::compile(query, &catalog).unwrap();
+        let results = eql::search(&q, docs.clone(), &opts);
+        if !q.is_sequence() && !q.is_sample() {
+            let accepted = docs.iter().filter(|d| q.prefilter(d)).count();
+            assert_eq!(results.len(), accepted, "{path}");
+        }
+        matched += results.len();
+    }
+    println!(
+        "{} rules over {} fixture documents: {matched} matches",
+        rules.len(),
+        docs.len()
+    );
+}
