@@ -18,6 +18,19 @@
 //! dataset constants, and the bench-only `JsonParser`/`Normalizer::normalize_line_with`.
 //! An [`InputError`] about a whole input (cannot open or read it) has line 0.
 //!
+//! # Input
+//!
+//! [`Reader::open`] takes files, directories (read recursively, entries in name order, hidden
+//! `.names` inside them skipped) and `-` for stdin, in the order given; gzip is recognised by
+//! its magic bytes, not its name (concatenated members are read through). Lines are bytes: a
+//! line is one record, blank lines are skipped, a UTF-8 byte order mark at the start of an input
+//! is ignored, and a pretty-printed JSON document spread over several lines (`{` alone on its
+//! first line, indented continuation lines) is one record. A bad record (malformed JSON, invalid
+//! UTF-8, longer than [`Options::max_line_bytes`] (skipped without being buffered), nested deeper
+//! than 128 levels, a known field of the wrong JSON type, an unrecognised shape) is one
+//! [`InputError`] naming `source:line`, and reading goes on with the next line; a read error
+//! (truncated gzip) ends that input with an error naming the first line it could not read.
+//!
 //! # Record shapes
 //!
 //! Each line (or pretty-printed multi-line JSON document) is classified by [`detect_shape`]:
@@ -31,7 +44,7 @@
 //! | [`Shape::AksRecord`] | `category`, `operationName`, `resourceId`, `time` | one audit doc |
 //! | [`Shape::Records`] | `{"records":[...]}` (Azure Event Hub / diagnostic export) | one doc per record |
 //! | [`Shape::JsonArray`] | a top-level JSON array | one doc per element |
-//! | [`Shape::EcsDocument`] | `@timestamp` plus `data_stream`/`event`/`kubernetes` | the doc unchanged |
+//! | [`Shape::EcsDocument`] | `@timestamp` plus `data_stream`/`event`/`kubernetes`/`ecs` | the doc unchanged |
 //! | [`Shape::FalcoAlert`] | `rule`, `priority`, `output` | one process doc |
 //! | [`Shape::TetragonExec`], [`Shape::TetragonExit`] | `process_exec` / `process_exit` | one process doc |
 //!
@@ -100,7 +113,8 @@
 //! [`Options::fields`] names the ECS fields a consumer needs. The reader then skips building
 //! the large subtrees no requested field can come from (`requestObject`, `responseObject`, ...),
 //! which is where most audit bytes are. Documents keep every requested field plus `@timestamp`,
-//! `event.ingested` and `data_stream.*` (they may contain more).
+//! `event.ingested` and `data_stream.*` (they may contain more). Type errors inside skipped
+//! subtrees are not reported (they are not read).
 
 pub mod audit;
 mod fasttime;
