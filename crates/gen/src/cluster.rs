@@ -1429,7 +1429,7 @@ impl Cluster {
                     }
                     None => PreReq::non_resource(&who, "get", path),
                 };
-                scan.push(q.level(Level::Request).unauthorized());
+                scan.push(q.level(Level::Request).unauthorized_no_credentials());
             }
         }
         self.push("scanners-401", 35, scan);

@@ -254,6 +254,13 @@ impl PreReq {
         self
     }
 
+    /// Authentication failed without any credentials (anonymous authentication disabled).
+    pub fn unauthorized_no_credentials(self) -> Self {
+        let mut q = self.unauthorized();
+        q.status_extra = r#""message":"Authentication failed, no credentials provided","#.into();
+        q
+    }
+
     /// Object not found (after an allowed decision).
     pub fn not_found(mut self) -> Self {
         let o = self.obj.clone().unwrap_or_default();

@@ -6,7 +6,7 @@
 //! `event.ingested` equals `@timestamp` (millisecond precision) so that replayed sequences
 //! correlate on the instant the process ran; Elastic would stamp the later ingest time.
 
-use crate::audit::esc;
+use crate::audit::{esc, push_u64};
 use crate::timefmt::TimeFmt;
 
 /// Where a process runs.
@@ -121,180 +121,211 @@ pub struct ProcEvent<'a> {
     pub exit_code: Option<i32>,
 }
 
-fn push_str_field(out: &mut String, key: &str, v: &str) {
-    out.push('"');
-    out.push_str(key);
-    out.push_str("\":\"");
-    out.push_str(&esc(v));
-    out.push('"');
+/// Appends `v` escaped as JSON string content.
+fn push_esc(out: &mut Vec<u8>, v: &str) {
+    if !v.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+        out.extend_from_slice(v.as_bytes());
+    } else {
+        out.extend_from_slice(esc(v).as_bytes());
+    }
 }
 
-fn push_args(out: &mut String, args: &[String]) {
-    out.push_str("\"args\":[");
+fn push_str_field(out: &mut Vec<u8>, key: &str, v: &str) {
+    out.push(b'"');
+    out.extend_from_slice(key.as_bytes());
+    out.extend_from_slice(b"\":\"");
+    push_esc(out, v);
+    out.push(b'"');
+}
+
+fn push_args(out: &mut Vec<u8>, args: &[String]) {
+    out.extend_from_slice(b"\"args\":[");
     for (i, a) in args.iter().enumerate() {
         if i > 0 {
-            out.push(',');
+            out.push(b',');
         }
-        out.push('"');
-        out.push_str(&esc(a));
-        out.push('"');
+        out.push(b'"');
+        push_esc(out, a);
+        out.push(b'"');
     }
-    out.push(']');
+    out.push(b']');
 }
 
-fn entity_id(ctx: &PodCtx, p: &Proc) -> String {
-    format!("{}-{}-{}", &ctx.agent_id[..8], p.pid, p.start / 1_000_000)
+fn push_entity_id(out: &mut Vec<u8>, ctx: &PodCtx, p: &Proc) {
+    out.extend_from_slice(b"\"entity_id\":\"");
+    out.extend_from_slice(&ctx.agent_id.as_bytes()[..8]);
+    out.push(b'-');
+    push_u64(out, p.pid as u64);
+    out.push(b'-');
+    push_u64(out, (p.start / 1_000_000).max(0) as u64);
+    out.push(b'"');
 }
 
-fn push_ts(out: &mut String, tf: &mut TimeFmt, ns: i64) {
-    let mut b = Vec::with_capacity(24);
-    tf.millis(&mut b, ns);
-    out.push_str(std::str::from_utf8(&b).unwrap_or(""));
-}
-
-fn push_proc(out: &mut String, tf: &mut TimeFmt, ctx: &PodCtx, p: &Proc, same: bool, entry_meta: bool) {
-    out.push('{');
+fn push_proc(out: &mut Vec<u8>, tf: &mut TimeFmt, ctx: &PodCtx, p: &Proc, same: bool, entry_meta: bool) {
+    out.push(b'{');
     push_args(out, &p.args);
-    out.push(',');
-    push_str_field(out, "entity_id", &entity_id(ctx, p));
+    out.push(b',');
+    push_entity_id(out, ctx, p);
     if entry_meta {
-        out.push_str(",\"entry_meta\":{\"type\":\"container\"}");
+        out.extend_from_slice(b",\"entry_meta\":{\"type\":\"container\"}");
     }
-    out.push(',');
+    out.push(b',');
     push_str_field(out, "executable", &p.executable);
-    out.push_str(",\"group\":{\"id\":\"");
-    out.push_str(&p.user_id.to_string());
-    out.push_str("\"},\"interactive\":");
-    out.push_str(if p.interactive { "true" } else { "false" });
-    out.push(',');
+    out.extend_from_slice(b",\"group\":{\"id\":\"");
+    push_u64(out, p.user_id as u64);
+    out.extend_from_slice(b"\"},\"interactive\":");
+    out.extend_from_slice(if p.interactive { b"true" } else { b"false" });
+    out.push(b',');
     push_str_field(out, "name", &p.name);
-    out.push_str(",\"pid\":");
-    out.push_str(&p.pid.to_string());
-    out.push_str(",\"same_as_process\":");
-    out.push_str(if same { "true" } else { "false" });
-    out.push_str(",\"start\":\"");
-    push_ts(out, tf, p.start);
-    out.push_str("\",\"user\":{\"id\":\"");
-    out.push_str(&p.user_id.to_string());
-    out.push_str("\"},");
+    out.extend_from_slice(b",\"pid\":");
+    push_u64(out, p.pid as u64);
+    out.extend_from_slice(b",\"same_as_process\":");
+    out.extend_from_slice(if same { b"true" } else { b"false" });
+    out.extend_from_slice(b",\"start\":\"");
+    tf.millis(out, p.start);
+    out.extend_from_slice(b"\",\"user\":{\"id\":\"");
+    push_u64(out, p.user_id as u64);
+    out.extend_from_slice(b"\"},");
     push_str_field(out, "working_directory", &p.cwd);
-    out.push('}');
+    out.push(b'}');
 }
 
 /// Writes one process document as a JSON line into `out`.
 pub fn write_line(out: &mut Vec<u8>, tf: &mut TimeFmt, e: &ProcEvent<'_>) {
     let c = e.ctx;
     let p = e.proc_;
-    let mut s = String::with_capacity(3072);
-    s.push_str("{\"@timestamp\":\"");
-    push_ts(&mut s, tf, e.ts);
-    s.push_str("\",\"agent\":{\"id\":\"");
-    s.push_str(&c.agent_id);
-    s.push_str(concat!(
-        "\",\"type\":\"cloud-defend\",\"version\":\"9.3.0\"},",
-        "\"cloud\":{\"account\":{\"id\":\"418272771234\"},\"availability_zone\":\"eu-west-1a\",",
-        "\"instance\":{\"name\":\""
-    ));
-    s.push_str(&c.node);
-    s.push_str(concat!(
-        "\"},\"provider\":\"aws\",\"region\":\"eu-west-1\"},",
-        "\"cloud_defend\":{\"hook_point\":[\"tracepoint__sched_process_fork\",\"tracepoint__sched_process_exec\",",
-        "\"kprobe__taskstats_exit\"],\"matched_selectors\":[\"allProcesses\"],",
-        "\"package_policy_id\":\"4c9cbba0-c812-11ed-a8dd-91ec403e4f03\",\"package_policy_revision\":3},",
-        "\"container\":{\"id\":\""
-    ));
-    s.push_str(&c.container_id);
-    s.push_str("\",\"image\":{\"name\":\"");
-    s.push_str(&c.image_name);
-    s.push_str("\",\"tag\":\"");
-    s.push_str(&c.image_tag);
-    s.push_str("\"},\"name\":\"");
-    s.push_str(&c.app);
-    s.push_str(concat!(
-        "\"},\"data_stream\":{\"dataset\":\"cloud_defend.process\",\"namespace\":\"default\",\"type\":\"logs\"},",
-        "\"ecs\":{\"version\":\"8.10.0\"},\"event\":{\"action\":\""
-    ));
-    s.push_str(e.action);
-    s.push_str("\",\"agent_id_status\":\"verified\",\"category\":\"process\",\"created\":\"");
-    push_ts(&mut s, tf, e.ts);
-    s.push_str("\",\"dataset\":\"cloud_defend.process\",\"id\":\"");
-    s.push_str(&crate::audit::uuid_string(&e.event_id));
-    s.push_str("\",\"ingested\":\"");
-    push_ts(&mut s, tf, e.ts);
-    s.push_str("\",\"kind\":\"event\",\"module\":\"cloud_defend\",\"type\":\"");
-    s.push_str(if e.action == "end" { "end" } else { "start" });
-    s.push_str("\"},\"group\":{\"id\":\"");
-    s.push_str(&p.user_id.to_string());
-    s.push_str("\"},\"host\":{\"architecture\":\"amd64\",\"boot\":{\"id\":\"");
-    s.push_str(&c.boot_id);
-    s.push_str("\"},\"hostname\":\"");
-    s.push_str(&c.node);
-    s.push_str("\",\"id\":\"");
-    s.push_str(&c.host_id);
-    s.push_str("\",\"ip\":[\"");
-    s.push_str(&c.node_ip);
-    s.push_str("\"],\"name\":\"");
-    s.push_str(&c.node);
-    s.push_str(concat!(
-        "\",\"os\":{\"family\":\"amazon\",\"full\":\"Amazon Linux 2023.6.20241031\",",
-        "\"kernel\":\"6.1.112-124.190.amzn2023.x86_64\",\"name\":\"Linux\",\"platform\":\"amzn\",",
-        "\"type\":\"linux\",\"version\":\"2023.6.20241031\"},\"pid_ns_ino\":4026531836},",
-        "\"orchestrator\":{\"cluster\":{\"id\":\"5f0c3e2a-8b1d-4c6e-9a7f-2d4b6c8e0a1f\",\"name\":\"prod-eu-1\"},",
-        "\"namespace\":\""
-    ));
-    s.push_str(&c.ns);
-    s.push_str("\",\"resource\":{\"ip\":\"");
-    s.push_str(&c.pod_ip);
-    s.push_str("\",\"label\":[\"app.kubernetes.io/name:");
-    s.push_str(&c.app);
-    s.push_str("\"],\"name\":\"");
-    s.push_str(&c.pod);
-    s.push_str(
+    let s = out;
+    let lit = |s: &mut Vec<u8>, t: &str| s.extend_from_slice(t.as_bytes());
+    lit(s, "{\"@timestamp\":\"");
+    tf.millis(s, e.ts);
+    lit(s, "\",\"agent\":{\"id\":\"");
+    lit(s, &c.agent_id);
+    lit(
+        s,
+        concat!(
+            "\",\"type\":\"cloud-defend\",\"version\":\"9.3.0\"},",
+            "\"cloud\":{\"account\":{\"id\":\"418272771234\"},\"availability_zone\":\"eu-west-1a\",",
+            "\"instance\":{\"name\":\""
+        ),
+    );
+    lit(s, &c.node);
+    lit(
+        s,
+        concat!(
+            "\"},\"provider\":\"aws\",\"region\":\"eu-west-1\"},",
+            "\"cloud_defend\":{\"hook_point\":[\"tracepoint__sched_process_fork\",\"tracepoint__sched_process_exec\",",
+            "\"kprobe__taskstats_exit\"],\"matched_selectors\":[\"allProcesses\"],",
+            "\"package_policy_id\":\"4c9cbba0-c812-11ed-a8dd-91ec403e4f03\",\"package_policy_revision\":3},",
+            "\"container\":{\"id\":\""
+        ),
+    );
+    lit(s, &c.container_id);
+    lit(s, "\",\"image\":{\"name\":\"");
+    lit(s, &c.image_name);
+    lit(s, "\",\"tag\":\"");
+    lit(s, &c.image_tag);
+    lit(s, "\"},\"name\":\"");
+    lit(s, &c.app);
+    lit(
+        s,
+        concat!(
+            "\"},\"data_stream\":{\"dataset\":\"cloud_defend.process\",\"namespace\":\"default\",\"type\":\"logs\"},",
+            "\"ecs\":{\"version\":\"8.10.0\"},\"event\":{\"action\":\""
+        ),
+    );
+    lit(s, e.action);
+    lit(
+        s,
+        "\",\"agent_id_status\":\"verified\",\"category\":\"process\",\"created\":\"",
+    );
+    tf.millis(s, e.ts);
+    lit(s, "\",\"dataset\":\"cloud_defend.process\",\"id\":\"");
+    crate::audit::push_uuid(s, &e.event_id);
+    lit(s, "\",\"ingested\":\"");
+    tf.millis(s, e.ts);
+    lit(s, "\",\"kind\":\"event\",\"module\":\"cloud_defend\",\"type\":\"");
+    lit(s, if e.action == "end" { "end" } else { "start" });
+    lit(s, "\"},\"group\":{\"id\":\"");
+    push_u64(s, p.user_id as u64);
+    lit(s, "\"},\"host\":{\"architecture\":\"amd64\",\"boot\":{\"id\":\"");
+    lit(s, &c.boot_id);
+    lit(s, "\"},\"hostname\":\"");
+    lit(s, &c.node);
+    lit(s, "\",\"id\":\"");
+    lit(s, &c.host_id);
+    lit(s, "\",\"ip\":[\"");
+    lit(s, &c.node_ip);
+    lit(s, "\"],\"name\":\"");
+    lit(s, &c.node);
+    lit(
+        s,
+        concat!(
+            "\",\"os\":{\"family\":\"amazon\",\"full\":\"Amazon Linux 2023.6.20241031\",",
+            "\"kernel\":\"6.1.112-124.190.amzn2023.x86_64\",\"name\":\"Linux\",\"platform\":\"amzn\",",
+            "\"type\":\"linux\",\"version\":\"2023.6.20241031\"},\"pid_ns_ino\":4026531836},",
+            "\"orchestrator\":{\"cluster\":{\"id\":\"5f0c3e2a-8b1d-4c6e-9a7f-2d4b6c8e0a1f\",\"name\":\"prod-eu-1\"},",
+            "\"namespace\":\""
+        ),
+    );
+    lit(s, &c.ns);
+    lit(s, "\",\"resource\":{\"ip\":\"");
+    lit(s, &c.pod_ip);
+    lit(s, "\",\"label\":[\"app.kubernetes.io/name:");
+    lit(s, &c.app);
+    lit(s, "\"],\"name\":\"");
+    lit(s, &c.pod);
+    lit(
+        s,
         "\",\"parent\":{\"type\":\"ReplicaSet\"},\"type\":\"pod\"},\"type\":\"kubernetes\"},\"process\":{",
     );
-    push_args(&mut s, &p.args);
-    s.push_str(",\"args_count\":");
-    s.push_str(&p.args.len().to_string());
-    s.push(',');
-    push_str_field(&mut s, "command_line", &p.args.join(" "));
-    if let Some(code) = e.exit_code {
-        s.push_str(",\"end\":\"");
-        push_ts(&mut s, tf, e.ts);
-        s.push_str("\",\"exit_code\":");
-        s.push_str(&code.to_string());
+    push_args(s, &p.args);
+    lit(s, ",\"args_count\":");
+    push_u64(s, p.args.len() as u64);
+    lit(s, ",\"command_line\":\"");
+    for (i, a) in p.args.iter().enumerate() {
+        if i > 0 {
+            s.push(b' ');
+        }
+        push_esc(s, a);
     }
-    s.push(',');
-    push_str_field(&mut s, "entity_id", &entity_id(c, p));
-    s.push_str(",\"entry_leader\":");
-    push_proc(&mut s, tf, c, e.leader, false, true);
-    s.push(',');
-    push_str_field(&mut s, "executable", &p.executable);
-    s.push_str(",\"group_leader\":");
-    push_proc(&mut s, tf, c, p, true, false);
-    s.push_str(",\"interactive\":");
-    s.push_str(if p.interactive { "true" } else { "false" });
-    s.push(',');
-    push_str_field(&mut s, "name", &p.name);
-    s.push_str(",\"parent\":");
-    push_proc(&mut s, tf, c, e.parent, false, false);
-    s.push_str(",\"pid\":");
-    s.push_str(&p.pid.to_string());
-    s.push_str(",\"previous\":[{");
-    push_args(&mut s, &e.parent.args);
-    s.push(',');
-    push_str_field(&mut s, "executable", &e.parent.executable);
-    s.push_str("}],\"session_leader\":");
-    push_proc(&mut s, tf, c, e.leader, false, true);
-    s.push_str(",\"start\":\"");
-    push_ts(&mut s, tf, p.start);
-    s.push_str("\",\"user\":{\"id\":\"");
-    s.push_str(&p.user_id.to_string());
-    s.push_str("\"},");
-    push_str_field(&mut s, "working_directory", &p.cwd);
-    s.push_str("},\"user\":{\"id\":\"");
-    s.push_str(&p.user_id.to_string());
-    s.push_str("\"}}\n");
-    out.extend_from_slice(s.as_bytes());
+    s.push(b'"');
+    if let Some(code) = e.exit_code {
+        lit(s, ",\"end\":\"");
+        tf.millis(s, e.ts);
+        lit(s, "\",\"exit_code\":");
+        lit(s, &code.to_string());
+    }
+    s.push(b',');
+    push_entity_id(s, c, p);
+    lit(s, ",\"entry_leader\":");
+    push_proc(s, tf, c, e.leader, false, true);
+    s.push(b',');
+    push_str_field(s, "executable", &p.executable);
+    lit(s, ",\"group_leader\":");
+    push_proc(s, tf, c, p, true, false);
+    lit(s, ",\"interactive\":");
+    lit(s, if p.interactive { "true" } else { "false" });
+    s.push(b',');
+    push_str_field(s, "name", &p.name);
+    lit(s, ",\"parent\":");
+    push_proc(s, tf, c, e.parent, false, false);
+    lit(s, ",\"pid\":");
+    push_u64(s, p.pid as u64);
+    lit(s, ",\"previous\":[{");
+    push_args(s, &e.parent.args);
+    s.push(b',');
+    push_str_field(s, "executable", &e.parent.executable);
+    lit(s, "}],\"session_leader\":");
+    push_proc(s, tf, c, e.leader, false, true);
+    lit(s, ",\"start\":\"");
+    tf.millis(s, p.start);
+    lit(s, "\",\"user\":{\"id\":\"");
+    push_u64(s, p.user_id as u64);
+    lit(s, "\"},");
+    push_str_field(s, "working_directory", &p.cwd);
+    lit(s, "},\"user\":{\"id\":\"");
+    push_u64(s, p.user_id as u64);
+    lit(s, "\"}}\n");
 }
 
 #[cfg(test)]
