@@ -97,6 +97,17 @@ pub struct StagePlan {
     pub keys: Vec<KeyExpr>,
 }
 
+impl StagePlan {
+    /// The event matches the stage's condition and has every required join key.
+    pub fn accepts(&self, doc: &Document) -> bool {
+        self.filter.matches(doc)
+            && self
+                .keys
+                .iter()
+                .all(|k| k.optional || !k.expr.eval(doc).is_empty())
+    }
+}
+
 #[derive(Debug, Clone)]
 pub enum Plan {
     Event(Filter),

@@ -10,7 +10,9 @@ use regex::Regex;
 use smallvec::smallvec;
 
 use crate::ast::{ArithOp, CmpOp};
-use crate::value::{CmpMode, Scalar, Vals, bool_vals, compare, eq_ignore_case, equals, format_float, truth};
+use crate::value::{
+    CmpMode, Scalar, Vals, bool_vals, cidr_contains, compare, eq_ignore_case, equals, format_float, truth,
+};
 
 /// A constant of the query.
 #[derive(Debug, Clone, PartialEq)]
@@ -165,12 +167,21 @@ impl Expr {
                 if vals.is_empty() {
                     return Vals::new();
                 }
+                let mut saw_null = false;
                 let hit = list.iter().any(|item| {
                     let opts = item.eval(doc);
+                    saw_null |= opts.is_empty();
                     vals.iter()
                         .any(|v| opts.iter().any(|o| equals(v, o, *insensitive, *mode)))
                 });
-                bool_vals(Some(hit))
+                // `x in ("a", null)` without a match is null, as in SQL
+                bool_vals(if hit {
+                    Some(true)
+                } else if saw_null {
+                    None
+                } else {
+                    Some(false)
+                })
             }
             Expr::Match(e, matchers) => {
                 let vals = e.eval(doc);
@@ -499,29 +510,6 @@ fn between(src: &str, left: &str, right: &str, greedy: bool, ci: bool) -> String
         Some(e) if hay.len() == src.len() => src[from..from + e].to_string(),
         Some(e) => hay[from..from + e].to_string(),
         None => String::new(),
-    }
-}
-
-fn cidr_contains(cidr: &str, ip: IpAddr) -> bool {
-    let (net, bits) = match cidr.split_once('/') {
-        Some((n, b)) => (n, b.parse::<u32>().ok()),
-        None => (cidr, None),
-    };
-    let Ok(net) = net.parse::<IpAddr>() else {
-        return false;
-    };
-    match (net, ip) {
-        (IpAddr::V4(n), IpAddr::V4(i)) => {
-            let bits = bits.unwrap_or(32).min(32);
-            let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
-            (u32::from(n) & mask) == (u32::from(i) & mask)
-        }
-        (IpAddr::V6(n), IpAddr::V6(i)) => {
-            let bits = bits.unwrap_or(128).min(128);
-            let mask = if bits == 0 { 0 } else { u128::MAX << (128 - bits) };
-            (u128::from(n) & mask) == (u128::from(i) & mask)
-        }
-        _ => false,
     }
 }
 

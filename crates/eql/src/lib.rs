@@ -169,8 +169,8 @@ impl Query {
                 .iter()
                 .chain(missing.iter().map(|(_, s)| s))
                 .chain(until)
-                .any(|s| s.filter.matches(doc)),
-            Plan::Sample { stages } => stages.iter().any(|s| s.filter.matches(doc)),
+                .any(|s| s.accepts(doc)),
+            Plan::Sample { stages } => stages.iter().any(|s| s.accepts(doc)),
         }
     }
 

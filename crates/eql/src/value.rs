@@ -103,6 +103,30 @@ pub fn compare(a: &Scalar, b: &Scalar, mode: CmpMode) -> Option<Ordering> {
     }
 }
 
+/// True when `ip` lies in the CIDR block `cidr` (a bare address is a /32 or /128).
+pub fn cidr_contains(cidr: &str, ip: IpAddr) -> bool {
+    let (net, bits) = match cidr.split_once('/') {
+        Some((n, b)) => (n, b.parse::<u32>().ok()),
+        None => (cidr, None),
+    };
+    let Ok(net) = net.parse::<IpAddr>() else {
+        return false;
+    };
+    match (net, ip) {
+        (IpAddr::V4(n), IpAddr::V4(i)) => {
+            let bits = bits.unwrap_or(32).min(32);
+            let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+            (u32::from(n) & mask) == (u32::from(i) & mask)
+        }
+        (IpAddr::V6(n), IpAddr::V6(i)) => {
+            let bits = bits.unwrap_or(128).min(128);
+            let mask = if bits == 0 { 0 } else { u128::MAX << (128 - bits) };
+            (u128::from(n) & mask) == (u128::from(i) & mask)
+        }
+        _ => false,
+    }
+}
+
 fn normalize_ip(ip: IpAddr) -> std::net::Ipv6Addr {
     match ip {
         IpAddr::V4(v4) => v4.to_ipv6_mapped(),
@@ -145,6 +169,11 @@ fn parse_version(s: &str) -> Option<(Vec<u64>, Option<String>)> {
 /// case), mixed string/number by parsing the string.
 pub fn equals(a: &Scalar, b: &Scalar, insensitive: bool, mode: CmpMode) -> bool {
     match (a, b) {
+        // an `ip` field equals a CIDR block it lies in (an Elasticsearch term query on `ip`)
+        (Scalar::Str(x), Scalar::Str(y)) if mode == CmpMode::Ip && (x.contains('/') || y.contains('/')) => {
+            let (ip, block) = if y.contains('/') { (x, y) } else { (y, x) };
+            ip.parse::<IpAddr>().is_ok_and(|ip| cidr_contains(block, ip))
+        }
         (Scalar::Str(x), Scalar::Str(y)) if insensitive => eq_ignore_case(x, y),
         (Scalar::Str(x), Scalar::Str(y)) if mode == CmpMode::Plain => x == y,
         _ => compare(a, b, mode) == Some(Ordering::Equal),

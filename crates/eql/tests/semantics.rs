@@ -73,6 +73,12 @@ fn in_and_not_in() {
     assert!(matches(r#"process.name in~ ("wget", "curl")"#));
     assert!(matches(r#"process.name not in ("wget", "curl")"#));
     assert!(matches(r#"process.pid in (1, 42)"#));
+    assert!(!matches(r#"process.name in ("wget", null)"#));
+    assert!(
+        !matches(r#"not process.name in ("wget", null)"#),
+        "no match with a null in the list is null"
+    );
+    assert!(matches(r#"process.name in ("Curl", null)"#));
 }
 
 #[test]
@@ -86,6 +92,11 @@ fn multi_valued_fields_match_if_any_value_does() {
     );
     assert!(matches(r#"process.args != "wget""#));
     assert!(matches(r#"cidrMatch(source.ip, "172.16.0.0/12")"#));
+    assert!(
+        matches(r#"source.ip == "172.16.0.0/12""#),
+        "an ip term query takes CIDR blocks"
+    );
+    assert!(!matches(r#"source.ip == "192.168.0.0/16""#));
     assert!(matches(r#"event.category == "network""#));
 }
 
