@@ -14,7 +14,7 @@ use bench::measure::MB;
 use bench::normalize::normalize;
 use bench::parse::{ParseMode, parse_only};
 use bench::report::{DuckdbResult, Pass, PassKind, Report, SizeRun};
-use bench::size::{label, parse_sizes};
+use bench::size::{label, parse_size};
 use clap::Parser;
 
 /// The Elastic rule corpus, relative to this crate: `<repo>/../shared/elastic-rules`.
@@ -55,7 +55,7 @@ Examples:
 )]
 struct Args {
     /// Corpus sizes to generate (binary multiples: 1G = 2^30 bytes).
-    #[arg(long, default_value = "100M,1G,5G", value_parser = parse_sizes)]
+    #[arg(long, default_value = "100M,1G,5G", value_delimiter = ',', value_parser = parse_size)]
     sizes: Vec<u64>,
     /// Smoke test: one 20M corpus, DuckDB left out unless --only names it.
     #[arg(long)]
@@ -85,7 +85,7 @@ struct Args {
     #[arg(long, value_name = "PATH", default_value = DUCKDB_SCRIPT)]
     duckdb_script: PathBuf,
     /// Which corpus the DuckDB comparison runs on (default: the size nearest 1G).
-    #[arg(long, value_name = "SIZE", value_parser = bench::size::parse_size)]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     duckdb_size: Option<u64>,
     /// Also write every figure as JSON to this file.
     #[arg(long, value_name = "FILE")]
@@ -389,4 +389,33 @@ fn run_duckdb(
         d.ratio_threads_1, d.ratio_threads_all
     ));
     Ok(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Args, Part};
+    use clap::{CommandFactory, Parser};
+
+    #[test]
+    fn command_line_is_consistent() {
+        Args::command().debug_assert();
+    }
+
+    #[test]
+    fn sizes_and_parts_parse() {
+        let a = Args::try_parse_from(["crowsnest-bench"]).unwrap();
+        assert_eq!(a.sizes, vec![100 << 20, 1 << 30, 5 << 30]);
+        assert!(a.only.is_empty());
+        let a = Args::try_parse_from([
+            "crowsnest-bench",
+            "--sizes",
+            "20M,1.5G",
+            "--only",
+            "parse,hunt-all",
+        ])
+        .unwrap();
+        assert_eq!(a.sizes, vec![20 << 20, 3 << 29]);
+        assert_eq!(a.only, vec![Part::Parse, Part::HuntAll]);
+        assert!(Args::try_parse_from(["crowsnest-bench", "--sizes", "big"]).is_err());
+    }
 }

@@ -58,6 +58,11 @@ impl Measure {
     pub fn secs_per_gb(&self) -> f64 {
         self.wall_secs / (self.bytes as f64 / GB).max(1e-12)
     }
+
+    /// CPU seconds per GB (10^9 bytes) of input.
+    pub fn cpu_secs_per_gb(&self) -> f64 {
+        self.cpu_secs / (self.bytes as f64 / GB).max(1e-12)
+    }
 }
 
 /// CPU seconds (user + system) consumed so far by the calling thread.
@@ -159,6 +164,7 @@ mod tests {
         assert!((m.mb_per_cpu_sec() - 500.0).abs() < 1e-9);
         assert!((m.events_per_sec() - 500.0).abs() < 1e-9);
         assert!((m.secs_per_gb() - 1.0).abs() < 1e-9);
+        assert!((m.cpu_secs_per_gb() - 2.0).abs() < 1e-9);
     }
 
     #[test]
