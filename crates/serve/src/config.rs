@@ -110,6 +110,35 @@ pub enum SinkConfig {
         max_backoff: String,
         #[serde(default = "default_timeout")]
         timeout: String,
+        /// PEM bundle to trust for an https URL (besides the system roots).
+        #[serde(default)]
+        ca: Option<PathBuf>,
+    },
+    /// Alerts indexed through the Elasticsearch `_bulk` API (`create`, `_id` =
+    /// `kibana.alert.uuid`), from the same kind of on-disk queue as the webhook.
+    Elasticsearch {
+        #[serde(default)]
+        name: Option<String>,
+        /// Base URL of the cluster, e.g. `https://es.example:9200`.
+        url: String,
+        #[serde(default = "default_index")]
+        index: String,
+        /// Most alerts per `_bulk` request.
+        #[serde(default = "default_batch")]
+        batch: usize,
+        #[serde(default = "default_queue_bytes")]
+        queue_bytes: u64,
+        /// Extra request headers, e.g. `["Authorization", "ApiKey ..."]`.
+        #[serde(default)]
+        headers: Vec<(String, String)>,
+        #[serde(default = "default_backoff")]
+        backoff: String,
+        #[serde(default = "default_max_backoff")]
+        max_backoff: String,
+        #[serde(default = "default_timeout")]
+        timeout: String,
+        #[serde(default)]
+        ca: Option<PathBuf>,
     },
 }
 
@@ -129,6 +158,12 @@ fn default_file_max_bytes() -> u64 {
 }
 fn default_file_max_files() -> u32 {
     5
+}
+fn default_index() -> String {
+    "crowsnest-alerts".into()
+}
+fn default_batch() -> usize {
+    500
 }
 fn default_queue_bytes() -> u64 {
     64 << 20
@@ -172,6 +207,7 @@ impl SinkConfig {
             SinkConfig::Stdout { name } => (name, "stdout"),
             SinkConfig::File { name, .. } => (name, "file"),
             SinkConfig::Webhook { name, .. } => (name, "webhook"),
+            SinkConfig::Elasticsearch { name, .. } => (name, "elasticsearch"),
         };
         name.clone().unwrap_or_else(|| format!("{kind}-{index}"))
     }
@@ -184,6 +220,39 @@ fn duration(key: &str, value: &str) -> Result<i64, String> {
             "{key}: `{value}` is not a duration (write e.g. `500ms`, `30s`, `5m`)"
         )),
     }
+}
+
+fn check_remote(
+    i: usize,
+    url: &str,
+    queue_bytes: u64,
+    backoff: &str,
+    max_backoff: &str,
+    timeout: &str,
+    ca: Option<&Path>,
+) -> Result<(), String> {
+    let parsed = reqwest::Url::parse(url).map_err(|e| format!("sinks[{i}].url: `{url}`: {e}"))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(format!("sinks[{i}].url: `{url}` must be http or https"));
+    }
+    if queue_bytes == 0 {
+        return Err(format!("sinks[{i}].queue_bytes must be positive"));
+    }
+    let b = duration(&format!("sinks[{i}].backoff"), backoff)?;
+    let m = duration(&format!("sinks[{i}].max_backoff"), max_backoff)?;
+    duration(&format!("sinks[{i}].timeout"), timeout)?;
+    if b == 0 || m < b {
+        return Err(format!("sinks[{i}]: need 0 < backoff <= max_backoff"));
+    }
+    if let Some(ca) = ca {
+        let pem = std::fs::read(ca).map_err(|e| format!("sinks[{i}].ca: {}: {e}", ca.display()))?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem)
+            .map_err(|e| format!("sinks[{i}].ca: {}: {e}", ca.display()))?;
+        if certs.is_empty() {
+            return Err(format!("sinks[{i}].ca: {}: no PEM certificate", ca.display()));
+        }
+    }
+    Ok(())
 }
 
 impl ServeConfig {
@@ -335,21 +404,29 @@ impl ServeConfig {
                     backoff,
                     max_backoff,
                     timeout,
+                    ca,
+                    ..
+                } => check_remote(i, url, *queue_bytes, backoff, max_backoff, timeout, ca.as_deref())?,
+                SinkConfig::Elasticsearch {
+                    url,
+                    index,
+                    batch,
+                    queue_bytes,
+                    backoff,
+                    max_backoff,
+                    timeout,
+                    ca,
                     ..
                 } => {
-                    let parsed =
-                        reqwest::Url::parse(url).map_err(|e| format!("sinks[{i}].url: `{url}`: {e}"))?;
-                    if !matches!(parsed.scheme(), "http" | "https") {
-                        return Err(format!("sinks[{i}].url: `{url}` must be http or https"));
+                    check_remote(i, url, *queue_bytes, backoff, max_backoff, timeout, ca.as_deref())?;
+                    if index.is_empty()
+                        || index.starts_with(['-', '_', '+'])
+                        || index.contains([' ', ',', '*', '/'])
+                    {
+                        return Err(format!("sinks[{i}].index: `{index}` is not a valid index name"));
                     }
-                    if *queue_bytes == 0 {
-                        return Err(format!("sinks[{i}].queue_bytes must be positive"));
-                    }
-                    let b = duration(&format!("sinks[{i}].backoff"), backoff)?;
-                    let m = duration(&format!("sinks[{i}].max_backoff"), max_backoff)?;
-                    duration(&format!("sinks[{i}].timeout"), timeout)?;
-                    if b == 0 || m < b {
-                        return Err(format!("sinks[{i}]: need 0 < backoff <= max_backoff"));
+                    if *batch == 0 {
+                        return Err(format!("sinks[{i}].batch must be positive"));
                     }
                 }
             }
@@ -410,10 +487,27 @@ path = "/tmp/alerts.ndjson"
 type = "webhook"
 url = "https://hooks.example.invalid/x"
 format = "slack"
+[[sinks]]
+type = "elasticsearch"
+name = "es"
+url = "https://es.example.invalid:9200"
+headers = [["Authorization", "ApiKey abc"]]
 "#,
         )
         .unwrap();
-        assert_eq!(c.sinks.len(), 2);
+        assert_eq!(c.sinks.len(), 3);
+        match &c.sinks[2] {
+            SinkConfig::Elasticsearch {
+                index,
+                batch,
+                headers,
+                ..
+            } => {
+                assert_eq!((index.as_str(), *batch), ("crowsnest-alerts", 500));
+                assert_eq!(headers[0].0, "Authorization");
+            }
+            other => panic!("{other:?}"),
+        }
         assert_eq!(c.sinks[1].name(1), "webhook-1");
         c.check().unwrap();
     }

@@ -64,26 +64,60 @@ pub fn build(
             backoff,
             max_backoff,
             timeout,
+            ca,
             ..
-        } => {
-            let dur =
-                |s: &str| Duration::from_nanos(events::time::parse_duration(s).unwrap_or(0).max(0) as u64);
-            Box::new(WebhookSink::start(
-                WebhookOptions {
-                    name,
-                    url: url.clone(),
-                    format: *format,
-                    queue_bytes: *queue_bytes,
-                    headers: headers.clone(),
-                    backoff: dur(backoff),
-                    max_backoff: dur(max_backoff),
-                    timeout: dur(timeout),
+        } => Box::new(WebhookSink::start(
+            WebhookOptions {
+                name,
+                url: url.clone(),
+                mode: match format {
+                    WebhookFormat::Json => Mode::Json,
+                    WebhookFormat::Slack => Mode::Slack,
                 },
-                &state.join("queues"),
-                metrics,
-            )?)
-        }
+                queue_bytes: *queue_bytes,
+                headers: headers.clone(),
+                backoff: dur(backoff),
+                max_backoff: dur(max_backoff),
+                timeout: dur(timeout),
+                ca: ca.clone(),
+            },
+            &state.join("queues"),
+            metrics,
+        )?),
+        SinkConfig::Elasticsearch {
+            url,
+            index,
+            batch,
+            queue_bytes,
+            headers,
+            backoff,
+            max_backoff,
+            timeout,
+            ca,
+            ..
+        } => Box::new(WebhookSink::start(
+            WebhookOptions {
+                name,
+                url: format!("{}/_bulk", url.trim_end_matches('/')),
+                mode: Mode::Bulk {
+                    index: index.clone(),
+                    batch: *batch,
+                },
+                queue_bytes: *queue_bytes,
+                headers: headers.clone(),
+                backoff: dur(backoff),
+                max_backoff: dur(max_backoff),
+                timeout: dur(timeout),
+                ca: ca.clone(),
+            },
+            &state.join("queues"),
+            metrics,
+        )?),
     })
+}
+
+fn dur(s: &str) -> Duration {
+    Duration::from_nanos(events::time::parse_duration(s).unwrap_or(0).max(0) as u64)
 }
 
 /// The `kibana.alert.uuid` of an alert line, whether written flat or nested.
@@ -225,10 +259,22 @@ impl Sink for FileSink {
     }
 }
 
+/// What the sender posts.
+enum Mode {
+    /// One alert per request, as JSON.
+    Json,
+    /// One alert per request, as Slack `{"text": ...}`.
+    Slack,
+    /// Up to `batch` alerts per Elasticsearch `_bulk` request, each a `create` with
+    /// `_id` = `kibana.alert.uuid`, so that a resent alert is a harmless 409.
+    Bulk { index: String, batch: usize },
+}
+
 struct WebhookOptions {
     name: String,
     url: String,
-    format: WebhookFormat,
+    mode: Mode,
+    ca: Option<PathBuf>,
     queue_bytes: u64,
     headers: Vec<(String, String)>,
     backoff: Duration,
@@ -337,10 +383,10 @@ impl WebhookSink {
         // The blocking client runs its own runtime: build and drop it on the sender thread,
         // never inside the caller's async context.
         let (ready_tx, ready_rx) = std::sync::mpsc::sync_channel(1);
-        let sender = std::thread::Builder::new()
-            .name(format!("sink-{name}"))
-            .spawn(
-                move || match reqwest::blocking::Client::builder().timeout(opts.timeout).build() {
+        let sender =
+            std::thread::Builder::new()
+                .name(format!("sink-{name}"))
+                .spawn(move || match client_for(&opts) {
                     Ok(client) => {
                         let _ = ready_tx.send(Ok(()));
                         send_loop(opts, client, s, metrics)
@@ -348,8 +394,7 @@ impl WebhookSink {
                     Err(e) => {
                         let _ = ready_tx.send(Err(io::Error::other(e)));
                     }
-                },
-            )?;
+                })?;
         ready_rx
             .recv()
             .map_err(|_| io::Error::other("webhook sender thread died"))??;
@@ -430,7 +475,41 @@ impl Drop for WebhookSink {
     }
 }
 
+fn client_for(opts: &WebhookOptions) -> io::Result<reqwest::blocking::Client> {
+    let mut b = reqwest::blocking::Client::builder().timeout(opts.timeout);
+    if let Some(ca) = &opts.ca {
+        let pem = fs::read(ca).map_err(|e| io::Error::other(format!("{}: {e}", ca.display())))?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem)
+            .map_err(|e| io::Error::other(format!("{}: {e}", ca.display())))?;
+        for c in certs {
+            b = b.add_root_certificate(c);
+        }
+    }
+    b.build().map_err(io::Error::other)
+}
+
+/// Reads up to `max` whole lines from the queue's offset.
+fn next_lines(q: &mut Queue, max: usize) -> io::Result<Vec<String>> {
+    let mut out = Vec::new();
+    if q.offset >= q.len {
+        return Ok(out);
+    }
+    let mut f = File::open(&q.data_path)?;
+    f.seek(SeekFrom::Start(q.offset))?;
+    let mut r = BufReader::new(f.take(q.len - q.offset));
+    while out.len() < max {
+        let mut line = String::new();
+        r.read_line(&mut line)?;
+        if !line.ends_with('\n') {
+            break;
+        }
+        out.push(line);
+    }
+    Ok(out)
+}
+
 /// Reads the line at the queue's offset, if a whole one is there.
+#[cfg(test)]
 fn next_line(q: &mut Queue) -> io::Result<Option<String>> {
     if q.offset >= q.len {
         return Ok(None);
@@ -470,15 +549,19 @@ fn send_loop(
 ) {
     let mut delay = opts.backoff;
     loop {
-        let line = {
+        let max = match &opts.mode {
+            Mode::Bulk { batch, .. } => *batch,
+            _ => 1,
+        };
+        let lines = {
             let mut q = shared.queue.lock().expect("queue lock");
             loop {
                 if shared.stop.load(Ordering::SeqCst) {
                     return;
                 }
-                match next_line(&mut q) {
-                    Ok(Some(l)) => break l,
-                    Ok(None) => {
+                match next_lines(&mut q, max) {
+                    Ok(l) if !l.is_empty() => break l,
+                    Ok(_) => {
                         if q.offset > 0 && q.offset == q.len {
                             // Drained: start the queue file afresh.
                             if let Err(e) = q.compact() {
@@ -503,32 +586,41 @@ fn send_loop(
                 }
             }
         };
-        let body = match opts.format {
-            WebhookFormat::Json => line.trim_end().to_string(),
-            WebhookFormat::Slack => slack_text(&line),
+        let (content_type, body) = match &opts.mode {
+            Mode::Json => ("application/json", lines[0].trim_end().to_string()),
+            Mode::Slack => ("application/json", slack_text(&lines[0])),
+            Mode::Bulk { index, .. } => ("application/x-ndjson", bulk_body(index, &lines)),
         };
         let mut req = client
             .post(&opts.url)
-            .header("content-type", "application/json")
+            .header("content-type", content_type)
             .body(body);
         for (k, v) in &opts.headers {
             req = req.header(k, v);
         }
         let outcome = match req.send() {
-            Ok(resp) if resp.status().is_success() => Ok(()),
+            Ok(resp) if resp.status().is_success() => match &opts.mode {
+                Mode::Bulk { .. } => match resp.text() {
+                    Ok(text) => bulk_outcome(&text, &lines, &opts.name, &metrics),
+                    Err(_) => Err("transport".to_string()),
+                },
+                _ => Ok(()),
+            },
             Ok(resp) => {
                 let s = resp.status();
                 if s.is_server_error() || s.as_u16() == 429 || s.as_u16() == 408 {
                     Err(format!("http_{}", s.as_u16()))
                 } else {
-                    // The receiver refuses this alert for good: do not block the queue on it.
+                    // The receiver refuses these alerts for good: do not block the queue on them.
                     metrics
                         .sink_errors
                         .add(&[&opts.name, &format!("http_{}", s.as_u16())], 1);
                     metrics
                         .alerts_dropped
-                        .add(&[&opts.name, "rejected_by_receiver"], 1);
-                    tracing::error!(sink = %opts.name, status = %s, alert = %line.trim_end(), "webhook refused an alert; dropped");
+                        .add(&[&opts.name, "rejected_by_receiver"], lines.len() as u64);
+                    for l in &lines {
+                        tracing::error!(sink = %opts.name, status = %s, alert = %l.trim_end(), "receiver refused an alert; dropped");
+                    }
                     Ok(())
                 }
             }
@@ -541,7 +633,7 @@ fn send_loop(
             Ok(()) => {
                 delay = opts.backoff;
                 let mut q = shared.queue.lock().expect("queue lock");
-                q.offset += line.len() as u64;
+                q.offset += lines.iter().map(|l| l.len() as u64).sum::<u64>();
                 let res = if q.offset >= COMPACT_BYTES && q.offset * 2 >= q.len {
                     q.compact()
                 } else {
@@ -554,7 +646,7 @@ fn send_loop(
             }
             Err(reason) => {
                 metrics.sink_errors.add(&[&opts.name, &reason], 1);
-                tracing::warn!(sink = %opts.name, reason = %reason, retry_in = ?delay, "webhook delivery failed; will retry");
+                tracing::warn!(sink = %opts.name, reason = %reason, retry_in = ?delay, "delivery failed; will retry");
                 let q = shared.queue.lock().expect("queue lock");
                 let _ = shared
                     .wake
@@ -563,6 +655,57 @@ fn send_loop(
             }
         }
     }
+}
+
+/// An Elasticsearch `_bulk` body: a `create` action per alert, with the alert id as `_id`.
+fn bulk_body(index: &str, lines: &[String]) -> String {
+    let mut body = String::new();
+    for l in lines {
+        let action = match alert_id_of_line(l) {
+            Some(id) => serde_json::json!({ "create": { "_index": index, "_id": id } }),
+            None => serde_json::json!({ "create": { "_index": index } }),
+        };
+        body.push_str(&action.to_string());
+        body.push('\n');
+        body.push_str(l.trim_end());
+        body.push('\n');
+    }
+    body
+}
+
+/// Reads a `_bulk` response: created (201/200) and already there (409, a resend) are done;
+/// 429 and 5xx items make the whole batch be retried (creates are idempotent by `_id`); other
+/// failures are dropped, counted and logged.
+fn bulk_outcome(text: &str, lines: &[String], sink: &str, metrics: &Metrics) -> Result<(), String> {
+    let v: serde_json::Value = serde_json::from_str(text).map_err(|_| "bulk_response".to_string())?;
+    if v.get("errors").and_then(|e| e.as_bool()) == Some(false) {
+        return Ok(());
+    }
+    let items = v.get("items").and_then(|i| i.as_array()).ok_or("bulk_response")?;
+    let mut retry = false;
+    let mut dropped = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let op = item.as_object().and_then(|o| o.values().next());
+        let status = op
+            .and_then(|o| o.get("status"))
+            .and_then(|s| s.as_u64())
+            .unwrap_or(0);
+        match status {
+            200 | 201 | 409 => {}
+            429 | 500..=599 => retry = true,
+            _ => dropped.push((i, status, op.and_then(|o| o.get("error")).cloned())),
+        }
+    }
+    if retry {
+        return Err("bulk_item_retry".into());
+    }
+    for (i, status, error) in dropped {
+        metrics.sink_errors.add(&[sink, &format!("bulk_{status}")], 1);
+        metrics.alerts_dropped.add(&[sink, "rejected_by_receiver"], 1);
+        let alert = lines.get(i).map_or("", |l| l.trim_end());
+        tracing::error!(sink, status, error = ?error, alert, "Elasticsearch refused an alert; dropped");
+    }
+    Ok(())
 }
 
 #[cfg(test)]

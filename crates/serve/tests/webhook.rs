@@ -62,6 +62,7 @@ fn webhook(url: &str, format: WebhookFormat, queue_bytes: u64) -> SinkConfig {
         backoff: "40ms".into(),
         max_backoff: "160ms".into(),
         timeout: "2s".into(),
+        ca: None,
     }
 }
 
@@ -73,7 +74,8 @@ fn alert(id: &str, extra: &str) -> String {
 
 async fn build(cfg: &SinkConfig, state: &std::path::Path, m: &Arc<Metrics>) -> Box<dyn Sink> {
     let (cfg, state, m) = (cfg.clone(), state.to_path_buf(), m.clone());
-    tokio::task::spawn_blocking(move || sinks::build(&cfg, "webhook-0".into(), &state, m).unwrap())
+    let name = cfg.name(0);
+    tokio::task::spawn_blocking(move || sinks::build(&cfg, name, &state, m).unwrap())
         .await
         .unwrap()
 }
@@ -176,5 +178,117 @@ async fn the_queue_survives_a_restart_and_is_bounded() {
     let sink = build(&webhook(&url, WebhookFormat::Json, bound), dir.path(), &m).await;
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(rx.got.lock().unwrap().len(), 3);
+    close(sink).await;
+}
+
+/// A fake Elasticsearch `_bulk` endpoint: stores documents by `_id`, answers 409 for a `create`
+/// of an existing id, and 429 for the first `reject_first` items it sees.
+#[derive(Default)]
+struct FakeEs {
+    docs: Mutex<Vec<(String, String, serde_json::Value)>>,
+    requests: AtomicUsize,
+    reject_first: AtomicUsize,
+    content_types: Mutex<Vec<String>>,
+}
+
+async fn fake_es(es: Arc<FakeEs>) -> String {
+    let app = Router::new()
+        .route(
+            "/_bulk",
+            post(
+                |State(es): State<Arc<FakeEs>>, headers: HeaderMap, body: String| async move {
+                    es.requests.fetch_add(1, Ordering::SeqCst);
+                    es.content_types
+                        .lock()
+                        .unwrap()
+                        .push(headers["content-type"].to_str().unwrap().to_string());
+                    let lines: Vec<&str> = body.lines().collect();
+                    let mut items = Vec::new();
+                    let mut errors = false;
+                    for pair in lines.chunks(2) {
+                        let action: serde_json::Value = serde_json::from_str(pair[0]).unwrap();
+                        let create = &action["create"];
+                        let id = create["_id"].as_str().unwrap().to_string();
+                        let index = create["_index"].as_str().unwrap().to_string();
+                        let doc: serde_json::Value = serde_json::from_str(pair[1]).unwrap();
+                        let status = if es
+                            .reject_first
+                            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                            .is_ok()
+                        {
+                            429
+                        } else {
+                            let mut docs = es.docs.lock().unwrap();
+                            if docs.iter().any(|d| d.1 == id) {
+                                409
+                            } else {
+                                docs.push((index, id.clone(), doc));
+                                201
+                            }
+                        };
+                        errors |= status != 201;
+                        items.push(serde_json::json!({"create": {"_id": id, "status": status}}));
+                    }
+                    (
+                        [("content-type", "application/json")],
+                        serde_json::json!({"took": 1, "errors": errors, "items": items}).to_string(),
+                    )
+                },
+            ),
+        )
+        .with_state(es);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn elasticsearch_bulk_creates_by_alert_id_and_retries_idempotently() {
+    let dir = tempfile::tempdir().unwrap();
+    let es = Arc::new(FakeEs::default());
+    es.reject_first.store(1, Ordering::SeqCst);
+    let url = fake_es(es.clone()).await;
+    let m = Arc::new(Metrics::default());
+    let cfg = SinkConfig::Elasticsearch {
+        name: None,
+        url: format!("{url}/"),
+        index: "crowsnest-alerts".into(),
+        batch: 3,
+        queue_bytes: 1 << 20,
+        headers: vec![("authorization".into(), "ApiKey abc".into())],
+        backoff: "20ms".into(),
+        max_backoff: "100ms".into(),
+        timeout: "2s".into(),
+        ca: None,
+    };
+    let mut sink = build(&cfg, dir.path(), &m).await;
+    let lines: Vec<String> = (0..5).map(|i| alert(&format!("e{i}"), "r")).collect();
+    assert_eq!(sink.deliver_batch(&lines).0, 5);
+    let e = es.clone();
+    assert!(wait_for(Duration::from_secs(10), || e.docs.lock().unwrap().len() == 5));
+    let docs = es.docs.lock().unwrap().clone();
+    let ids: Vec<&str> = docs.iter().map(|d| d.1.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["e1", "e2", "e0", "e3", "e4"],
+        "e0 was refused with 429, then resent with its batch"
+    );
+    assert!(docs.iter().all(|d| d.0 == "crowsnest-alerts"));
+    assert_eq!(docs[0].2["kibana.alert.rule.name"], "Pod exec");
+    // batches of at most 3: the retried first batch, then the rest
+    assert_eq!(es.requests.load(Ordering::SeqCst), 3);
+    assert!(
+        es.content_types
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|c| c == "application/x-ndjson")
+    );
+    assert_eq!(m.sink_errors.get(&["elasticsearch-0", "bulk_item_retry"]), 1);
+    assert_eq!(
+        m.alerts_dropped.get(&["elasticsearch-0", "rejected_by_receiver"]),
+        0
+    );
     close(sink).await;
 }
