@@ -7,10 +7,56 @@
 //! sonic-rs and with serde_json; projected normalization (the seed rules' fields) with both;
 //! and the whole `Reader` (framing + normalization) over an in-memory stream.
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
 use sources::{JsonParser, Normalizer, Options, Reader};
+
+/// The system allocator, counting allocations while `COUNTING` is set (only for the
+/// allocations-per-event figures, measured in a separate pass from the timings).
+struct Counting;
+
+static COUNTING: AtomicBool = AtomicBool::new(false);
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if COUNTING.load(Ordering::Relaxed) {
+            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        }
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if COUNTING.load(Ordering::Relaxed) {
+            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        }
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Heap allocations (incl. reallocations) per line of `f` over the first 10,000 lines.
+fn allocations_per_line(data: &[u8], mut f: impl FnMut(&[u8])) -> f64 {
+    let lines: Vec<&[u8]> = data
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .take(10_000)
+        .collect();
+    ALLOCATIONS.store(0, Ordering::Relaxed);
+    COUNTING.store(true, Ordering::Relaxed);
+    for l in &lines {
+        f(l);
+    }
+    COUNTING.store(false, Ordering::Relaxed);
+    ALLOCATIONS.load(Ordering::Relaxed) as f64 / lines.len() as f64
+}
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures");
 
@@ -230,5 +276,14 @@ fn main() {
             docs += 1;
         }
         report(name, data.len(), docs, clock);
+    }
+
+    if selected("allocations") {
+        let full = Normalizer::new(Options::default());
+        let parse = allocations_per_line(&data, |l| {
+            drop(black_box(events::Value::from_json_slice(l).unwrap()))
+        });
+        let norm = allocations_per_line(&data, |l| drop(black_box(full.normalize_line(l).unwrap())));
+        println!("allocations per line: parse only {parse:.1}, full normalize {norm:.1}");
     }
 }
