@@ -197,6 +197,20 @@ impl Engine {
         out
     }
 
+    /// Tells the engine that event time has reached `now_nanos` without an event (a heartbeat
+    /// for idle inputs): releases what the lateness window no longer holds back and completes
+    /// sequences waiting on a trailing missing-event window that has closed.
+    pub fn advance(&mut self, now_nanos: i64) -> Vec<Match> {
+        let mut out = Vec::new();
+        if now_nanos > self.max_ts {
+            self.max_ts = now_nanos;
+            let boundary = now_nanos.saturating_sub(self.opts.allowed_lateness_nanos.max(0));
+            self.next_sweep = self.next_sweep.min(boundary);
+            self.release(boundary, &mut out);
+        }
+        out
+    }
+
     /// Releases every buffered event at or before the end of input.
     pub fn finish(&mut self) -> Vec<Match> {
         let mut out = Vec::new();

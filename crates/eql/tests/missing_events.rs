@@ -103,6 +103,12 @@ fn trailing_missing_streams_once_the_window_has_passed() {
         out.extend(eng.push(Arc::new(d)));
     }
     assert!(out.is_empty(), "bob's window is still open");
+    out.extend(eng.advance(6_000 * 1_000_000));
+    assert_eq!(
+        out.len(),
+        1,
+        "bob's window closed at 5 s; eve's is open until 8 s"
+    );
     for d in docs(&[(3, 30_000, "other", "zed")]) {
         out.extend(eng.push(Arc::new(d)));
     }
