@@ -92,7 +92,12 @@ pub(crate) fn normalize(
                     _ => {}
                 }
             }
-            annotations.insert(key.replace('.', "_"), value);
+            let key = if key.contains('.') {
+                key.replace('.', "_")
+            } else {
+                key
+            };
+            annotations.insert(key, value);
         }
     }
     if let Some(original) = original {

@@ -182,7 +182,8 @@ impl Reader {
 
 /// The files under `path` (itself if not a directory) with their sizes (unknown for pipes and
 /// other non-regular files). Directories are walked recursively with entries in name order;
-/// hidden entries (`.name`) inside directories are skipped. Errors name the failing path.
+/// hidden entries (`.name`) and symbolic links to directories inside them are skipped. Errors
+/// name the failing path.
 fn collect_files(
     path: &Path,
     explicit: bool,
@@ -195,6 +196,18 @@ fn collect_files(
             .is_some_and(|n| n.to_string_lossy().starts_with('.'))
     {
         return Ok(());
+    }
+    // Symbolic links to directories met while walking are not followed (no cycles).
+    if !explicit
+        && std::fs::symlink_metadata(path)
+            .map_err(named)?
+            .file_type()
+            .is_symlink()
+    {
+        let target = std::fs::metadata(path).map_err(named)?;
+        if target.is_dir() {
+            return Ok(());
+        }
     }
     let meta = std::fs::metadata(path).map_err(named)?;
     if meta.is_dir() {

@@ -51,6 +51,9 @@ fn directories_recursively_in_name_order_with_gzip_by_content() {
     std::fs::write(dir.join("b/m.bin"), &two).unwrap();
     // hidden files inside directories are skipped
     std::fs::write(dir.join("b/.hidden"), "not events").unwrap();
+    // a symbolic link back to an ancestor directory is not followed
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(&dir, dir.join("b/sub/loop")).unwrap();
 
     let reader = Reader::open(&[dir.display().to_string()], Options::default()).unwrap();
     let total: u64 = ["c.log", "a.log", "b/sub/z.log", "b/y.gz", "b/m.bin"]
