@@ -216,7 +216,7 @@ impl Engine {
         let mut out = Vec::new();
         self.release(i64::MAX, &mut out);
         match &mut self.matcher {
-            Matcher::Sample(s) => s.finish(&mut out),
+            Matcher::Sample(s) => s.finish(),
             Matcher::Sequence(s) => push_sequences(&mut out, s.finish()),
             Matcher::Event => {}
         }

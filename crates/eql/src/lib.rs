@@ -243,7 +243,7 @@ pub fn search(q: &Query, docs: impl IntoIterator<Item = Document>, opts: &Engine
             for (_, _, _, d) in &sorted {
                 m.process(d, &mut results);
             }
-            results.sort_by_key(sample_key);
+            results.sort_by(sample_order);
         }
         _ => {
             let mut eng = q.engine(EngineOptions {
@@ -268,9 +268,37 @@ pub fn search(q: &Query, docs: impl IntoIterator<Item = Document>, opts: &Engine
     results
 }
 
-fn sample_key(m: &Match) -> Vec<String> {
-    match m {
-        Match::Sequence(s) => s.join_keys.iter().map(|v| v.to_string()).collect(),
-        Match::Event(_) => Vec::new(),
+/// Orders samples by their join keys as typed values: null first, then booleans, numbers and
+/// strings.
+fn sample_order(a: &Match, b: &Match) -> std::cmp::Ordering {
+    fn rank(v: &Value) -> u8 {
+        match v {
+            Value::Null => 0,
+            Value::Bool(_) => 1,
+            Value::Int(_) | Value::Float(_) => 2,
+            _ => 3,
+        }
     }
+    fn keys(m: &Match) -> &[Value] {
+        match m {
+            Match::Sequence(s) => &s.join_keys,
+            Match::Event(_) => &[],
+        }
+    }
+    let (ka, kb) = (keys(a), keys(b));
+    for (x, y) in ka.iter().zip(kb) {
+        let ord = rank(x).cmp(&rank(y)).then_with(|| match (x, y) {
+            (Value::Bool(p), Value::Bool(q)) => p.cmp(q),
+            (Value::Str(p), Value::Str(q)) => p.cmp(q),
+            _ => x
+                .as_f64()
+                .zip(y.as_f64())
+                .and_then(|(p, q)| p.partial_cmp(&q))
+                .unwrap_or(std::cmp::Ordering::Equal),
+        });
+        if ord.is_ne() {
+            return ord;
+        }
+    }
+    ka.len().cmp(&kb.len())
 }

@@ -71,8 +71,8 @@ impl SampleMatcher {
         }
     }
 
-    pub fn finish(&mut self, _out: &mut [Match]) {
-        // incomplete samples are not results
+    /// End of input: incomplete samples are not results.
+    pub fn finish(&mut self) {
         self.pending.clear();
         self.live = 0;
     }
