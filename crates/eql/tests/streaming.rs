@@ -132,3 +132,40 @@ fn events_later_than_the_lateness_are_counted_and_dropped() {
     let batch = ids(&eql::search(&q, docs, &opts));
     assert!(ids(&stream).len() <= batch.len() + late as usize);
 }
+
+#[test]
+fn queries_and_engines_cross_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<eql::Query>();
+    send::<eql::Engine>();
+    send_sync::<eql::Match>();
+    send_sync::<eql::Diagnostic>();
+}
+
+#[test]
+fn samples_stream_one_per_key() {
+    let cat = catalog();
+    let q = eql::compile(
+        r#"sample by user [auth where tag == "a"] [auth where tag == "b"]"#,
+        &cat,
+    )
+    .unwrap();
+    let mut eng = q.engine(eql::EngineOptions::default());
+    let mut out = Vec::new();
+    for (id, ms, tag, user) in [
+        (1, 10, "b", "u1"),
+        (2, 20, "a", "u2"),
+        (3, 30, "a", "u1"),
+        (4, 40, "b", "u2"),
+    ] {
+        let d = Document::from_json(&format!(
+            r#"{{"@timestamp":{ms},"event":{{"category":"auth"}},"id":{id},"tag":"{tag}","user":"{user}"}}"#
+        ))
+        .unwrap();
+        out.extend(eng.push(Arc::new(d)));
+    }
+    out.extend(eng.finish());
+    // events in stage order, not time order: u1's "a" (3) comes before its earlier "b" (1)
+    assert_eq!(ids(&out), vec![vec![3, 1], vec![2, 4]]);
+}
