@@ -60,6 +60,11 @@ pub fn exp_gap_ns(r: &mut Rand, mean_ns: f64) -> i64 {
     (g as i64).max(1)
 }
 
+/// Uniform integer in `[lo, hi)` (or `lo` when empty).
+pub fn range(r: &mut Rand, lo: u64, hi: u64) -> u64 {
+    if hi <= lo { lo } else { r.random_range(lo..hi) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -70,9 +75,4 @@ mod tests {
             assert!((ln(x) - x.ln()).abs() < 1e-12, "{x}");
         }
     }
-}
-
-/// Uniform integer in `[lo, hi)` (or `lo` when empty).
-pub fn range(r: &mut Rand, lo: u64, hi: u64) -> u64 {
-    if hi <= lo { lo } else { r.random_range(lo..hi) }
 }
