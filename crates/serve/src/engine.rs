@@ -14,7 +14,7 @@ use serde_json::value::RawValue;
 
 use crate::dispatch::DispatchMsg;
 use crate::metrics::Metrics;
-use crate::wal::{RecordKind, Wal, WalError};
+use crate::wal::{RecordKind, Syncer, Wal, WalError};
 use crate::{Detector, Normalizer};
 
 #[derive(Deserialize)]
@@ -79,6 +79,24 @@ pub fn normalize(
     }
 }
 
+/// A batch written to the WAL, not yet known durable.
+#[must_use = "a batch is acknowledged only once durable"]
+pub struct Durable {
+    syncer: Arc<Syncer>,
+    ticket: u64,
+    metrics: Arc<Metrics>,
+}
+
+impl Durable {
+    /// Waits until the batch is on disk (sharing the fsync with concurrent batches).
+    pub fn wait(self) -> Result<(), WalError> {
+        let start = Instant::now();
+        let res = self.syncer.wait(self.ticket);
+        self.metrics.wal_fsync.observe(start.elapsed());
+        res.map_err(WalError::Io)
+    }
+}
+
 /// The WAL and the detector, behind one lock so that log order is evaluation order.
 pub struct Engine {
     pub(crate) wal: Wal,
@@ -130,7 +148,9 @@ impl Engine {
         self.metrics.eval.observe(start.elapsed());
     }
 
-    /// Appends the batch to the WAL (fsynced), then evaluates its documents.
+    /// Writes the batch to the WAL, then evaluates its documents. The batch may be
+    /// acknowledged once [`Durable::wait`] returned, which the caller does after releasing the
+    /// engine lock so that concurrent batches share one fsync.
     pub fn ingest(
         &mut self,
         kind: RecordKind,
@@ -138,11 +158,13 @@ impl Engine {
         docs: Vec<Document>,
         endpoint: &str,
         now: i64,
-    ) -> Result<(), WalError> {
-        let start = Instant::now();
-        let res = self.wal.append(kind, now, body);
-        self.metrics.wal_fsync.observe(start.elapsed());
-        res?;
+    ) -> Result<Durable, WalError> {
+        let ticket = self.wal.write(kind, now, body)?;
+        let durable = Durable {
+            syncer: self.wal.syncer(),
+            ticket,
+            metrics: self.metrics.clone(),
+        };
         self.update_wal_metrics();
         self.metrics.batches_accepted.add(&[endpoint], 1);
         self.metrics.events_received.add(&[endpoint], docs.len() as u64);
@@ -159,7 +181,7 @@ impl Engine {
             tracing::debug!(endpoint, late, "events later than the allowed lateness");
         }
         self.push_all(docs);
-        Ok(())
+        Ok(durable)
     }
 
     /// Closes due windows, then drops WAL segments past the retention and tells the sinks

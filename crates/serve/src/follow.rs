@@ -261,7 +261,12 @@ impl LineSink for EngineSink {
                 events::time::now_nanos(),
             );
             match res {
-                Ok(()) => return Ok(()),
+                Ok(durable) => {
+                    return durable.wait().map_err(|e| match e {
+                        WalError::Io(e) => e,
+                        WalError::Full => io::Error::other("write-ahead log full"),
+                    });
+                }
                 Err(WalError::Full) => {
                     // Back-pressure: the file keeps the data; wait for the WAL to expire.
                     if *self.stop.borrow() {

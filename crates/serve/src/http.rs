@@ -261,14 +261,16 @@ async fn ingest(app: Arc<App>, kind: RecordKind, req: Request) -> Response {
         let docs =
             normalize(work.normalizer.as_ref(), kind, &body).map_err(|e| (StatusCode::BAD_REQUEST, e))?;
         let n = docs.len();
-        let mut engine = work.engine.get().expect("ready").lock().expect("engine lock");
-        engine
-            .ingest(kind, &body, docs, endpoint, events::time::now_nanos())
-            .map(|_| n)
-            .map_err(|e| match e {
-                WalError::Full => (StatusCode::TOO_MANY_REQUESTS, e.to_string()),
-                WalError::Io(_) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
-            })
+        let status = |e: WalError| match e {
+            WalError::Full => (StatusCode::TOO_MANY_REQUESTS, e.to_string()),
+            WalError::Io(_) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        };
+        let durable = {
+            let mut engine = work.engine.get().expect("ready").lock().expect("engine lock");
+            engine.ingest(kind, &body, docs, endpoint, events::time::now_nanos())
+        }
+        .map_err(status)?;
+        durable.wait().map(|_| n).map_err(status)
     })
     .await;
     match res {

@@ -41,6 +41,12 @@ impl Histogram {
         self.inner.lock().expect("metrics lock").count
     }
 
+    /// Mean observation, seconds (0 without observations).
+    pub fn mean_secs(&self) -> f64 {
+        let h = self.inner.lock().expect("metrics lock");
+        if h.count == 0 { 0.0 } else { h.sum / h.count as f64 }
+    }
+
     fn render(&self, out: &mut String, name: &str, help: &str) {
         let h = self.inner.lock().expect("metrics lock");
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
@@ -167,7 +173,7 @@ impl Metrics {
         self.wal_fsync.render(
             &mut out,
             "crowsnest_wal_append_seconds",
-            "Time to append and fsync one batch.",
+            "Time a batch waited to be on disk (fsyncs are shared by concurrent batches).",
         );
         g(
             &mut out,

@@ -8,10 +8,13 @@
 //! the segment, and on open a torn or corrupt tail (a crash mid-write) is truncated away.
 //! Segments rotate past `segment_bytes`; closed segments whose newest record is older than the
 //! retention are deleted by [`Wal::trim`]; past `max_bytes` appends fail with [`WalError::Full`].
+//! Writers that arrive while an fsync runs share the next one ([`Syncer`], group commit).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 const HEADER: usize = 4 + 4 + 1 + 8;
 
@@ -90,6 +93,45 @@ pub struct Wal {
     max_bytes: u64,
     segments: Vec<Segment>,
     file: File,
+    sync: Arc<Syncer>,
+}
+
+/// Group commit: records are numbered as written; [`Syncer::wait`] returns once the record
+/// with that number is on disk, fsyncing for every record written so far if nobody did yet.
+#[derive(Debug)]
+pub struct Syncer {
+    written: AtomicU64,
+    inner: Mutex<SyncInner>,
+    /// Set when an fsync failed: what reached the disk is then unknown, so nothing more is
+    /// acknowledged until a restart replays the log.
+    poisoned: AtomicBool,
+}
+
+#[derive(Debug)]
+struct SyncInner {
+    synced: u64,
+    /// The current segment (a second handle).
+    file: File,
+}
+
+impl Syncer {
+    /// Waits until record `ticket` is durable.
+    pub fn wait(&self, ticket: u64) -> io::Result<()> {
+        let mut inner = self.inner.lock().expect("wal sync lock");
+        if inner.synced >= ticket {
+            return Ok(());
+        }
+        if self.poisoned.load(Ordering::SeqCst) {
+            return Err(io::Error::other("an earlier fsync failed"));
+        }
+        let target = self.written.load(Ordering::SeqCst);
+        if let Err(e) = inner.file.sync_data() {
+            self.poisoned.store(true, Ordering::SeqCst);
+            return Err(e);
+        }
+        inner.synced = target;
+        Ok(())
+    }
 }
 
 fn segment_path(dir: &Path, seq: u64) -> PathBuf {
@@ -168,6 +210,14 @@ impl Wal {
         }
         let last = segments.last().expect("one segment");
         let file = OpenOptions::new().append(true).open(&last.path)?;
+        let sync = Arc::new(Syncer {
+            written: AtomicU64::new(0),
+            inner: Mutex::new(SyncInner {
+                synced: 0,
+                file: file.try_clone()?,
+            }),
+            poisoned: AtomicBool::new(false),
+        });
         Ok((
             Wal {
                 dir: dir.to_path_buf(),
@@ -175,6 +225,7 @@ impl Wal {
                 max_bytes,
                 segments,
                 file,
+                sync,
             },
             stats,
         ))
@@ -200,6 +251,20 @@ impl Wal {
 
     /// Appends one record and fsyncs it. On error nothing of the record remains.
     pub fn append(&mut self, kind: RecordKind, received_at: i64, payload: &[u8]) -> Result<u64, WalError> {
+        let ticket = self.write(kind, received_at, payload)?;
+        self.syncer().wait(ticket).map_err(WalError::Io)?;
+        Ok(ticket)
+    }
+
+    /// Writes one record without waiting for the disk; the record is durable once
+    /// [`Syncer::wait`] returned for the ticket. Concurrent batches share one fsync (group
+    /// commit). On error nothing of the record remains.
+    pub fn write(&mut self, kind: RecordKind, received_at: i64, payload: &[u8]) -> Result<u64, WalError> {
+        if self.sync.poisoned.load(Ordering::SeqCst) {
+            return Err(WalError::Io(io::Error::other(
+                "an earlier fsync failed; restart to recover from the log",
+            )));
+        }
         let len = u32::try_from(payload.len())
             .map_err(|_| WalError::Io(io::Error::new(io::ErrorKind::InvalidInput, "record over 4 GiB")))?;
         let size = (HEADER + payload.len()) as u64;
@@ -222,16 +287,20 @@ impl Wal {
         buf.extend_from_slice(payload);
         let cur = self.segments.last_mut().expect("one segment");
         let before = cur.bytes;
-        let res = self.file.write_all(&buf).and_then(|_| self.file.sync_data());
-        if let Err(e) = res {
+        if let Err(e) = self.file.write_all(&buf) {
             // Cut the partial record off so the batch is all or nothing.
-            let _ = self.file.set_len(before).and_then(|_| self.file.sync_data());
+            let _ = self.file.set_len(before);
             return Err(WalError::Io(e));
         }
         cur.bytes += size;
         cur.newest = cur.newest.max(received_at);
         cur.oldest = cur.oldest.min(received_at);
-        Ok(size)
+        Ok(self.sync.written.fetch_add(1, Ordering::SeqCst) + 1)
+    }
+
+    /// The handle that makes written records durable.
+    pub fn syncer(&self) -> Arc<Syncer> {
+        self.sync.clone()
     }
 
     fn rotate(&mut self) -> io::Result<()> {
@@ -240,6 +309,20 @@ impl Wal {
         let file = OpenOptions::new().create(true).append(true).open(&path)?;
         file.sync_all()?;
         sync_dir(&self.dir)?;
+        // Everything written so far is in the old segment: make it durable, then point the
+        // syncer at the new one.
+        {
+            let mut inner = self.sync.inner.lock().expect("wal sync lock");
+            let target = self.sync.written.load(Ordering::SeqCst);
+            if inner.synced < target {
+                if let Err(e) = self.file.sync_data() {
+                    self.sync.poisoned.store(true, Ordering::SeqCst);
+                    return Err(e);
+                }
+                inner.synced = target;
+            }
+            inner.file = file.try_clone()?;
+        }
         self.file = file;
         self.segments.push(Segment {
             seq,
@@ -320,6 +403,33 @@ mod tests {
             assert_eq!(r.received_at, i as i64);
             assert!(r.payload.starts_with(format!("payload-{i}-").as_bytes()));
         }
+    }
+
+    #[test]
+    fn group_commit_one_wait_covers_earlier_writes_across_rotation() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut w, _, _) = reopen(dir.path(), 100, 1 << 20);
+        let sync = w.syncer();
+        let tickets: Vec<u64> = (0..6)
+            .map(|i| w.write(RecordKind::AuditList, i, &[b'x'; 40]).unwrap())
+            .collect();
+        assert_eq!(tickets, [1, 2, 3, 4, 5, 6]);
+        assert!(w.segment_count() > 1);
+        sync.wait(6).unwrap();
+        assert_eq!(sync.inner.lock().unwrap().synced, 6);
+        sync.wait(2).unwrap();
+        // concurrent waiters
+        let t7 = w.write(RecordKind::AuditList, 7, b"y").unwrap();
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                let s = sync.clone();
+                std::thread::spawn(move || s.wait(t7).unwrap())
+            })
+            .collect();
+        handles.into_iter().for_each(|h| h.join().unwrap());
+        drop(w);
+        let (_, recs, _) = reopen(dir.path(), 100, 1 << 20);
+        assert_eq!(recs.len(), 7);
     }
 
     #[test]
