@@ -263,7 +263,16 @@ impl Analyzer<'_> {
             if optional {
                 return Ok(None);
             }
-            return Err(Diagnostic::new(format!("Unknown column [{name}]"), span.clone()));
+            let similar = similar_names(self.catalog, name);
+            let hint = match similar.as_slice() {
+                [] => String::new(),
+                [one] => format!(", did you mean [{one}]?"),
+                many => format!(", did you mean any of [{}]?", many.join(", ")),
+            };
+            return Err(Diagnostic::new(
+                format!("Unknown column [{name}]{hint}"),
+                span.clone(),
+            ));
         };
         use FieldType::*;
         Ok(Some(match ft {
@@ -549,4 +558,37 @@ fn mode(a: Ty, b: Ty) -> CmpMode {
     } else {
         CmpMode::Plain
     }
+}
+
+/// Catalog fields within a small edit distance of `name`, closest first (at most three).
+fn similar_names(catalog: &Catalog, name: &str) -> Vec<String> {
+    let limit = (name.chars().count() / 5).clamp(1, 3);
+    let mut found: Vec<(usize, &str)> = catalog
+        .names()
+        .filter(|(n, _)| n.len().abs_diff(name.len()) <= limit)
+        .filter_map(|(n, _)| {
+            let d = edit_distance(n, name, limit);
+            (d <= limit).then_some((d, n))
+        })
+        .collect();
+    found.sort();
+    found.into_iter().take(3).map(|(_, n)| n.to_string()).collect()
+}
+
+/// Levenshtein distance, giving up (returning `limit + 1`) once it exceeds `limit`.
+fn edit_distance(a: &str, b: &str, limit: usize) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        if cur.iter().min().is_some_and(|m| *m > limit) {
+            return limit + 1;
+        }
+        prev = cur;
+    }
+    prev[b.len()]
 }

@@ -14,18 +14,24 @@ fn err(query: &str) -> eql::Diagnostic {
 fn unknown_field_snapshot() {
     let q = "sequence with maxspan=1s\n  [process where process.nme == \"curl\"]\n  [any where true]";
     let d = err(q);
-    assert_eq!(d.message(), "Unknown column [process.nme]");
+    assert_eq!(
+        d.message(),
+        "Unknown column [process.nme], did you mean [process.name]?"
+    );
     assert_eq!(d.line_col(), (2, 18));
     assert_eq!(&q[d.span()], "process.nme");
     assert_eq!(
         d.render("rule.toml", q),
-        "error: Unknown column [process.nme]\n \
+        "error: Unknown column [process.nme], did you mean [process.name]?\n \
          --> rule.toml:2:18\n  \
          |\n\
          2 |   [process where process.nme == \"curl\"]\n  \
          |                  ^^^^^^^^^^^\n"
     );
-    assert_eq!(d.to_string(), "line 2:18: Unknown column [process.nme]");
+    assert_eq!(
+        d.to_string(),
+        "line 2:18: Unknown column [process.nme], did you mean [process.name]?"
+    );
 }
 
 #[test]
