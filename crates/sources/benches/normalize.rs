@@ -5,7 +5,8 @@
 //! `cargo bench -p sources --bench normalize` (size: `SOURCES_BENCH_MB`, default 200).
 //! Prints MB/s and events/s, single-threaded, for: parse only; full normalization with
 //! sonic-rs and with serde_json; projected normalization (the seed rules' fields) with both;
-//! and the whole `Reader` (framing + normalization) over an in-memory stream.
+//! and the whole `Reader` (framing + normalization) over an in-memory stream, also with two
+//! worker threads (there only the wall-clock figure means anything).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
@@ -264,12 +265,18 @@ fn main() {
         JsonParser::SerdeJson,
     );
 
-    for (name, opts) in [("Reader, full", full), ("Reader, projected", projected)] {
+    let readers = [
+        ("Reader, full", full.clone(), 1),
+        ("Reader, projected", projected, 1),
+        ("Reader, full, 2 workers (see wall)", full, 2),
+    ];
+    for (name, opts, workers) in readers {
         if !selected(name) {
             continue;
         }
         let clock = Clock::start();
-        let reader = Reader::from_reader("bench", Box::new(std::io::Cursor::new(data.clone())), opts);
+        let reader = Reader::from_reader("bench", Box::new(std::io::Cursor::new(data.clone())), opts)
+            .with_workers(workers);
         let mut docs = 0usize;
         for d in reader {
             black_box(d.expect("bench lines normalize"));

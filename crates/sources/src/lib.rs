@@ -13,7 +13,8 @@
 //!
 //! The contract of the Foundation issue, plus these additions (no signature changed):
 //! [`Normalizer`] (the options-derived state built once: what [`Reader`] uses per record and
-//! what a webhook receiver should keep), [`detect_line_shape`], [`Shape::name`],
+//! what a webhook receiver should keep), [`Reader::with_workers`] (normalization on worker
+//! threads, output order unchanged), [`detect_line_shape`], [`Shape::name`],
 //! [`reader::STDIN_NAME`] (`<stdin>`, the source name of `-`), the `audit`/`process` modules'
 //! dataset constants, and the bench-only `JsonParser`/`Normalizer::normalize_line_with`.
 //! An [`InputError`] about a whole input (cannot open or read it) has line 0.

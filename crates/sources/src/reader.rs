@@ -1,12 +1,15 @@
 //! [`Reader`]: files, gzip (detected by magic bytes), stdin (`-`) and directories (recursive,
-//! entries in name order) as one stream of documents, in bounded memory.
+//! entries in name order) as one stream of documents, in bounded memory; optionally normalized
+//! by worker threads ([`Reader::with_workers`]) with the output order unchanged.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 
 use events::Document;
 use flate2::read::MultiGzDecoder;
@@ -55,14 +58,23 @@ struct Current {
     framer: Framer,
 }
 
-/// Reads every input in order and yields documents or input errors.
-pub struct Reader {
+/// The inputs in order, cut into records.
+struct Records {
     inputs: VecDeque<Input>,
     current: Option<Current>,
+    max_line_bytes: usize,
+    progress: Progress,
+}
+
+/// Reads every input in order and yields documents or input errors.
+pub struct Reader {
+    /// `None` once handed to the worker threads.
+    records: Option<Records>,
     pending: VecDeque<Result<Document, InputError>>,
-    normalizer: Normalizer,
+    normalizer: Arc<Normalizer>,
     progress: Progress,
     total: Option<u64>,
+    parallel: Option<Parallel>,
 }
 
 /// The display name of stdin in errors and origins.
@@ -112,14 +124,33 @@ impl Reader {
     }
 
     fn with_inputs(inputs: VecDeque<Input>, opts: Options, total: Option<u64>) -> Reader {
+        let progress = Progress::default();
         Reader {
-            inputs,
-            current: None,
+            records: Some(Records {
+                inputs,
+                current: None,
+                max_line_bytes: opts.max_line_bytes,
+                progress: progress.clone(),
+            }),
             pending: VecDeque::new(),
-            normalizer: Normalizer::new(opts),
-            progress: Progress::default(),
+            normalizer: Arc::new(Normalizer::new(opts)),
+            progress,
             total,
+            parallel: None,
         }
+    }
+
+    /// Normalizes on `workers` background threads (plus one reading and framing the input);
+    /// documents and errors still come out in input order, and memory stays bounded. With 0 or
+    /// 1 worker, or once iteration has started, the reader stays on the calling thread.
+    pub fn with_workers(mut self, workers: usize) -> Reader {
+        if workers > 1
+            && self.pending.is_empty()
+            && let Some(records) = self.records.take()
+        {
+            self.parallel = Some(Parallel::start(records, self.normalizer.clone(), workers));
+        }
+        self
     }
 
     /// The sum of the input file sizes (compressed size for gzip), when known (not for stdin,
@@ -132,7 +163,9 @@ impl Reader {
     pub fn progress_handle(&self) -> Progress {
         self.progress.clone()
     }
+}
 
+impl Records {
     /// Opens the next input; an input that cannot be opened becomes an error.
     fn advance(&mut self) -> Option<Result<(), InputError>> {
         let input = self.inputs.pop_front()?;
@@ -174,7 +207,7 @@ impl Reader {
         };
         self.current = Some(Current {
             name: Arc::from(name.as_str()),
-            framer: Framer::new(reader, self.normalizer.opts.max_line_bytes, gzip),
+            framer: Framer::new(reader, self.max_line_bytes, gzip),
         });
         Some(Ok(()))
     }
@@ -227,14 +260,10 @@ fn collect_files(
     Ok(())
 }
 
-impl Iterator for Reader {
-    type Item = Result<Document, InputError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
+impl Records {
+    /// The next record, given to `f` with its input name and first line, or the next error.
+    fn next_with<R>(&mut self, f: impl FnOnce(&Arc<str>, u64, &[u8]) -> R) -> Option<Result<R, InputError>> {
         loop {
-            if let Some(item) = self.pending.pop_front() {
-                return Some(item);
-            }
             let Some(cur) = self.current.as_mut() else {
                 match self.advance()? {
                     Ok(()) => continue,
@@ -254,21 +283,190 @@ impl Iterator for Reader {
                     self.current = None;
                     return Some(Err(e));
                 }
-                Frame::Record { line } => {
-                    match crate::normalize_bytes(&cur.framer.record, &self.normalizer, JsonParser::Sonic) {
-                        Ok(mut docs) => {
-                            crate::with_origin(&mut docs, &cur.name, line);
-                            let mut docs = docs.into_iter();
-                            let first = docs.next();
-                            self.pending.extend(docs.map(Ok));
-                            if let Some(d) = first {
-                                return Some(Ok(d));
-                            }
-                        }
-                        Err(reason) => return Some(Err(error(line, reason))),
-                    }
+                Frame::Record { line } => return Some(Ok(f(&cur.name, line, &cur.framer.record))),
+            }
+        }
+    }
+}
+
+/// Normalizes one record into the documents (or the error) it yields, in order.
+fn normalize_record(
+    normalizer: &Normalizer,
+    source: &Arc<str>,
+    line: u64,
+    bytes: &[u8],
+    out: &mut impl Extend<Result<Document, InputError>>,
+) {
+    match crate::normalize_bytes(bytes, normalizer, JsonParser::Sonic) {
+        Ok(mut docs) => {
+            crate::with_origin(&mut docs, source, line);
+            out.extend(docs.into_iter().map(Ok));
+        }
+        Err(reason) => out.extend(std::iter::once(Err(InputError {
+            source: source.to_string(),
+            line,
+            reason,
+        }))),
+    }
+}
+
+impl Iterator for Reader {
+    type Item = Result<Document, InputError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if let Some(parallel) = self.parallel.as_mut() {
+            return parallel.next();
+        }
+        loop {
+            if let Some(item) = self.pending.pop_front() {
+                return Some(item);
+            }
+            let records = self.records.as_mut()?;
+            let normalizer = &self.normalizer;
+            let pending = &mut self.pending;
+            match records
+                .next_with(|source, line, bytes| normalize_record(normalizer, source, line, bytes, pending))?
+            {
+                Ok(()) => {}
+                Err(e) => return Some(Err(e)),
+            }
+        }
+    }
+}
+
+/// A framed record: input name, first line, bytes.
+type Framed = (Arc<str>, u64, Vec<u8>);
+
+/// A batch of framed records (or framing errors) sent to the workers.
+struct Batch {
+    seq: u64,
+    items: Vec<Result<Framed, InputError>>,
+}
+
+type Output = (u64, Vec<Result<Document, InputError>>);
+
+/// Records in a batch, and bytes after which a batch is sent early.
+const BATCH_RECORDS: usize = 256;
+const BATCH_BYTES: usize = 1 << 20;
+
+/// The worker threads of a parallel [`Reader`] and the reordering of their output.
+struct Parallel {
+    results: Option<Receiver<Output>>,
+    waiting: BTreeMap<u64, Vec<Result<Document, InputError>>>,
+    next_seq: u64,
+    current: std::vec::IntoIter<Result<Document, InputError>>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl Parallel {
+    fn start(mut records: Records, normalizer: Arc<Normalizer>, workers: usize) -> Parallel {
+        let (work_tx, work_rx) = sync_channel::<Batch>(workers * 2);
+        let (out_tx, out_rx) = sync_channel::<Output>(workers * 2);
+        let work_rx = Arc::new(Mutex::new(work_rx));
+        let mut threads = Vec::with_capacity(workers + 1);
+        threads.push(std::thread::spawn(move || frame_batches(&mut records, &work_tx)));
+        for _ in 0..workers {
+            let (work_rx, out_tx, normalizer) = (work_rx.clone(), out_tx.clone(), normalizer.clone());
+            threads.push(std::thread::spawn(move || {
+                normalize_batches(&work_rx, &out_tx, &normalizer)
+            }));
+        }
+        Parallel {
+            results: Some(out_rx),
+            waiting: BTreeMap::new(),
+            next_seq: 0,
+            current: Vec::new().into_iter(),
+            threads,
+        }
+    }
+
+    fn next(&mut self) -> Option<Result<Document, InputError>> {
+        loop {
+            if let Some(item) = self.current.next() {
+                return Some(item);
+            }
+            if let Some(batch) = self.waiting.remove(&self.next_seq) {
+                self.current = batch.into_iter();
+                self.next_seq += 1;
+                continue;
+            }
+            match self.results.as_ref()?.recv() {
+                Ok((seq, batch)) => {
+                    self.waiting.insert(seq, batch);
+                }
+                Err(_) => {
+                    // Every worker is gone. Batches still waiting mean one stopped abnormally:
+                    // say so rather than let its records vanish, then go on with the rest.
+                    let next = *self.waiting.keys().next()?;
+                    let lost = next - self.next_seq;
+                    self.next_seq = next;
+                    return Some(Err(InputError {
+                        source: "<reader>".to_string(),
+                        line: 0,
+                        reason: format!("a normalization worker stopped: {lost} batch(es) of records lost"),
+                    }));
                 }
             }
+        }
+    }
+}
+
+impl Drop for Parallel {
+    fn drop(&mut self) {
+        // Closing the results channel makes the workers stop at their next batch, which makes
+        // the framer stop at its next send. The threads are not joined: the framer may be
+        // blocked reading a slow input (stdin) and must not block the caller.
+        self.results = None;
+        self.threads.clear();
+    }
+}
+
+fn frame_batches(records: &mut Records, work: &SyncSender<Batch>) {
+    let mut seq = 0;
+    let mut items = Vec::with_capacity(BATCH_RECORDS);
+    let mut bytes = 0;
+    loop {
+        let next = records.next_with(|source, line, record| (source.clone(), line, record.to_vec()));
+        let done = next.is_none();
+        if let Some(item) = next {
+            if let Ok((_, _, record)) = &item {
+                bytes += record.len();
+            }
+            items.push(item);
+        }
+        if (done && !items.is_empty()) || items.len() >= BATCH_RECORDS || bytes >= BATCH_BYTES {
+            let batch = Batch {
+                seq,
+                items: std::mem::replace(&mut items, Vec::with_capacity(BATCH_RECORDS)),
+            };
+            if work.send(batch).is_err() {
+                return;
+            }
+            seq += 1;
+            bytes = 0;
+        }
+        if done {
+            return;
+        }
+    }
+}
+
+fn normalize_batches(work: &Mutex<Receiver<Batch>>, out: &SyncSender<Output>, normalizer: &Normalizer) {
+    loop {
+        let batch = match work.lock() {
+            Ok(rx) => rx.recv(),
+            Err(_) => return,
+        };
+        let Ok(batch) = batch else { return };
+        let mut docs = Vec::with_capacity(batch.items.len());
+        for item in batch.items {
+            match item {
+                Ok((source, line, bytes)) => normalize_record(normalizer, &source, line, &bytes, &mut docs),
+                Err(e) => docs.push(Err(e)),
+            }
+        }
+        if out.send((batch.seq, docs)).is_err() {
+            return;
         }
     }
 }

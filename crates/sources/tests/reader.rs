@@ -282,3 +282,68 @@ fn normalize_value_matches_normalize_line_for_compact_records() {
     let b = normalize_line(GOOD.as_bytes(), &Options::default()).unwrap();
     assert_eq!(a, b);
 }
+
+/// The parallel reader yields exactly what the sequential one does, in the same order: documents,
+/// multi-document records and errors, across several inputs.
+#[test]
+fn workers_preserve_order_and_errors() {
+    let dir = tmpdir("parallel");
+    let mut text = String::new();
+    for i in 0..1500 {
+        match i % 97 {
+            13 => text.push_str("{not json\n"),
+            41 => text.push_str(&format!(
+                "[{},{}]\n",
+                line(&format!("arr{i}a")),
+                line(&format!("arr{i}b"))
+            )),
+            _ => {
+                text.push_str(&line(&format!("e{i}")));
+                text.push('\n');
+            }
+        }
+    }
+    std::fs::write(dir.join("a.log"), &text).unwrap();
+    std::fs::write(dir.join("b.log.gz"), gzip(text.as_bytes())).unwrap();
+    let paths = [dir.display().to_string()];
+    let summarize = |r: Result<events::Document, sources::InputError>| match r {
+        Ok(d) => format!(
+            "{} {} {}",
+            d.origin.as_ref().unwrap(),
+            d.id,
+            d.first_str("kubernetes.audit.auditID").unwrap()
+        ),
+        Err(e) => format!("ERR {e}"),
+    };
+    let sequential: Vec<String> = Reader::open(&paths, Options::default())
+        .unwrap()
+        .map(summarize)
+        .collect();
+    let reader = Reader::open(&paths, Options::default()).unwrap().with_workers(3);
+    let progress = reader.progress_handle();
+    let parallel: Vec<String> = reader.map(summarize).collect();
+    assert_eq!(parallel, sequential);
+    // `{not json` opens an object that the next line does not continue
+    let errors: Vec<&String> = sequential.iter().filter(|s| s.starts_with("ERR ")).collect();
+    assert_eq!(errors.len(), 2 * 16);
+    assert!(errors[0].contains("a.log:14: incomplete JSON"), "{}", errors[0]);
+    assert_eq!(sequential.len(), 2 * (1500 + 16));
+    let total: u64 = ["a.log", "b.log.gz"]
+        .iter()
+        .map(|f| std::fs::metadata(dir.join(f)).unwrap().len())
+        .sum();
+    assert_eq!(progress.bytes_read(), total);
+}
+
+#[test]
+fn dropping_a_parallel_reader_early_does_not_hang() {
+    let text: String = (0..20_000).map(|i| line(&format!("d{i}")) + "\n").collect();
+    let mut reader = Reader::from_reader(
+        "s",
+        Box::new(std::io::Cursor::new(text.into_bytes())),
+        Options::default(),
+    )
+    .with_workers(2);
+    assert!(reader.next().unwrap().is_ok());
+    drop(reader);
+}
