@@ -1,0 +1,462 @@
+//! `hunt`: replaying history through every rule on Kibana's schedule, simulated.
+//!
+//! Events arrive in event-time order (see [`crate::order`]). Each rule sees only events whose
+//! `_index` matches its index patterns, and only those its query's prefilter accepts.
+//!
+//! **ES|QL rules** run on Kibana's schedule: a tick every `interval`, aligned to multiples of
+//! the interval since the Unix epoch, each evaluating the window `[tick − lookback, tick)` on the
+//! rule's time field (`timestamp_override`, else `@timestamp`). The runtime keeps one open
+//! execution per window; an event is pushed into every open window that contains it (with a 5m
+//! interval and a 6m lookback that is one or two windows), and a window is finished as soon as the
+//! stream passes its tick. Memory is bounded by open windows × live groups, not input size.
+//! `NOW()` in a query is the tick time.
+//!
+//! **EQL rules** run one continuous streaming engine per rule; a match (event or sequence) is
+//! raised at the first tick whose window contains all of its events. A match that no window
+//! contains (a sequence longer than the windows' overlap allows) is not raised, as in Kibana.
+//!
+//! **Exactly once.** Each alert has an identity (see `rules::alert`): for ES|QL aggregations the
+//! rule, its version, the group-key values and the first contributing event; for per-event
+//! alerts the event `_id`; for sequences the ordered member ids. An identity is raised once. On
+//! top of that an aggregating rule raises once per *activity*: a row for a group whose first
+//! contributing event was already covered by an alert (or a suppressed duplicate) of the same
+//! group is the same activity seen again by an overlapping window, and is suppressed. Identities
+//! and coverage are forgotten once no open window can see their events again.
+//!
+//! `max_signals` caps alerts per tick; a truncated tick is counted in the report.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+use events::{Document, Map, Value};
+use rules::alert::{AlertSource, alert_identity, build_alerts};
+
+use crate::compile::{CompiledRule, Detection};
+use crate::order::event_time;
+
+/// Options of a hunt.
+#[derive(Debug, Clone)]
+pub struct HuntOptions {
+    /// Only events at or after this time (epoch ns) are replayed.
+    pub from: Option<i64>,
+    /// Only events before this time (epoch ns) are replayed.
+    pub to: Option<i64>,
+    /// How far behind the stream an EQL engine waits for late events (ns).
+    pub eql_lateness: i64,
+    /// How long after its tick an ES|QL window still accepts events (ns). A request is logged
+    /// when it ends but dated when it began, so a long one (a watch) reaches the log minutes
+    /// after its time; windows stay open this long for it. Costs only open-window state.
+    pub window_grace: i64,
+}
+
+impl Default for HuntOptions {
+    fn default() -> Self {
+        HuntOptions {
+            from: None,
+            to: None,
+            eql_lateness: 2_000_000_000,
+            window_grace: 600_000_000_000,
+        }
+    }
+}
+
+/// What one rule did during a hunt.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RuleReport {
+    pub name: String,
+    pub rule_id: String,
+    pub language: String,
+    /// Events whose index the rule reads.
+    pub events_in_scope: u64,
+    /// Events that passed the query's prefilter.
+    pub events_considered: u64,
+    /// Windows evaluated (ES|QL).
+    pub windows: u64,
+    pub alerts: u64,
+    /// Rows or matches not raised again because an overlapping window already raised them.
+    pub duplicates_suppressed: u64,
+    /// Ticks whose alerts were cut at `max_signals`, and how many alerts were cut.
+    pub truncated_ticks: u64,
+    pub truncated_alerts: u64,
+    /// EQL matches that no scheduled window contains.
+    pub outside_windows: u64,
+    /// Events without a value in the rule's time field.
+    pub untimed: u64,
+    /// Events older than an already-closed window.
+    pub late: u64,
+    /// Query warnings (deduplicated, first few).
+    pub warnings: Vec<String>,
+}
+
+/// The result of a hunt.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HuntReport {
+    pub events: u64,
+    pub out_of_range: u64,
+    pub rules: Vec<RuleReport>,
+}
+
+impl HuntReport {
+    pub fn alerts(&self) -> u64 {
+        self.rules.iter().map(|r| r.alerts).sum()
+    }
+}
+
+struct EsqlState {
+    windows: BTreeMap<i64, esql::Execution>,
+    /// Per group (JSON of its key values): ids covered by raised or suppressed rows, and the
+    /// last tick that touched it.
+    coverage: HashMap<String, (HashSet<String>, i64)>,
+    /// Every tick at or before this is closed.
+    closed_through: i64,
+}
+
+struct EqlState {
+    engine: eql::Engine,
+    /// Alerts already raised per tick (for max_signals).
+    per_tick: BTreeMap<i64, usize>,
+}
+
+enum State {
+    Esql(EsqlState),
+    Eql(Box<EqlState>),
+}
+
+struct RuleRun {
+    compiled: CompiledRule,
+    grace: i64,
+    state: State,
+    index_cache: HashMap<String, bool>,
+    seen: HashMap<String, i64>,
+    report: RuleReport,
+    last_prune: i64,
+}
+
+/// A hunt in progress: feed events in time order with [`Hunt::push`], then [`Hunt::finish`].
+pub struct Hunt {
+    runs: Vec<RuleRun>,
+    opts: HuntOptions,
+    events: u64,
+    out_of_range: u64,
+    needs_arc: bool,
+}
+
+const MAX_WARNINGS: usize = 5;
+
+impl Hunt {
+    pub fn new(rules: Vec<CompiledRule>, opts: HuntOptions) -> Hunt {
+        let mut needs_arc = false;
+        let runs = rules
+            .into_iter()
+            .map(|compiled| {
+                let state = match &compiled.detection {
+                    Detection::Esql(_) => State::Esql(EsqlState {
+                        windows: BTreeMap::new(),
+                        coverage: HashMap::new(),
+                        closed_through: i64::MIN,
+                    }),
+                    Detection::Eql(q) => {
+                        needs_arc = true;
+                        let eopts = eql::EngineOptions {
+                            timestamp_field: compiled.rule.time_field().to_string(),
+                            tiebreaker_field: None,
+                            allowed_lateness_nanos: opts.eql_lateness,
+                        };
+                        State::Eql(Box::new(EqlState {
+                            engine: q.engine(eopts),
+                            per_tick: BTreeMap::new(),
+                        }))
+                    }
+                };
+                let report = RuleReport {
+                    name: compiled.rule.name.clone(),
+                    rule_id: compiled.rule.rule_id.clone(),
+                    language: compiled.language().to_string(),
+                    ..Default::default()
+                };
+                RuleRun {
+                    compiled,
+                    grace: opts.window_grace.max(0),
+                    state,
+                    index_cache: HashMap::new(),
+                    seen: HashMap::new(),
+                    report,
+                    last_prune: i64::MIN,
+                }
+            })
+            .collect();
+        Hunt {
+            runs,
+            opts,
+            events: 0,
+            out_of_range: 0,
+            needs_arc,
+        }
+    }
+
+    /// Feeds one event; `emit` receives every alert raised as a consequence.
+    pub fn push(&mut self, doc: Document, emit: &mut dyn FnMut(Map)) {
+        self.events += 1;
+        if let Some(t) = event_time(&doc, &crate::order::ORDER_FIELDS)
+            && (self.opts.from.is_some_and(|f| t < f) || self.opts.to.is_some_and(|to| t >= to))
+        {
+            self.out_of_range += 1;
+            return;
+        }
+        let shared = self.needs_arc.then(|| Arc::new(doc.clone()));
+        for run in &mut self.runs {
+            run.push(&doc, shared.as_ref(), emit);
+        }
+    }
+
+    /// The wall clock (live mode) reached `now`: closes every ES|QL window whose tick is at or
+    /// before `now`, even when no later event has arrived to push the stream past it.
+    pub fn advance(&mut self, now: i64, emit: &mut dyn FnMut(Map)) {
+        for run in &mut self.runs {
+            run.close_windows_through(now, emit);
+        }
+    }
+
+    /// The longest time any rule looks back (lookback + interval), ns: how long events must be
+    /// kept to rebuild every open window.
+    pub fn horizon_nanos(&self) -> i64 {
+        self.runs
+            .iter()
+            .map(|r| r.compiled.rule.lookback_nanos + r.compiled.rule.interval_nanos)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Ends the hunt: closes every open window and drains the EQL engines.
+    pub fn finish(mut self, emit: &mut dyn FnMut(Map)) -> HuntReport {
+        for run in &mut self.runs {
+            run.finish(emit);
+        }
+        HuntReport {
+            events: self.events,
+            out_of_range: self.out_of_range,
+            rules: self.runs.into_iter().map(|r| r.report).collect(),
+        }
+    }
+}
+
+/// The first tick strictly after `t`.
+fn next_tick(t: i64, interval: i64) -> i64 {
+    (t.div_euclid(interval) + 1) * interval
+}
+
+impl RuleRun {
+    fn in_scope(&mut self, doc: &Document) -> bool {
+        if let Some(&hit) = self.index_cache.get(&doc.index) {
+            return hit;
+        }
+        let hit = rules::index_matches(&self.compiled.indices, &doc.index);
+        self.index_cache.insert(doc.index.clone(), hit);
+        hit
+    }
+
+    fn push(&mut self, doc: &Document, shared: Option<&Arc<Document>>, emit: &mut dyn FnMut(Map)) {
+        if !self.in_scope(doc) {
+            return;
+        }
+        self.report.events_in_scope += 1;
+        let time_field = self.compiled.rule.time_field().to_string();
+        let Some(t) = event_time(doc, &[time_field.as_str(), "@timestamp"]) else {
+            self.report.untimed += 1;
+            return;
+        };
+        let interval = self.compiled.rule.interval_nanos.max(1);
+        let lookback = self.compiled.rule.lookback_nanos.max(1);
+        // Windows whose tick is at or before t - grace are complete: no later event belongs to them.
+        self.close_windows_through(t.saturating_sub(self.grace), emit);
+        self.prune(t, interval + lookback + self.grace);
+        let accepted = match &self.compiled.detection {
+            Detection::Esql(q) => q.prefilter(doc),
+            Detection::Eql(q) => q.prefilter(doc),
+        };
+        if !accepted {
+            return;
+        }
+        self.report.events_considered += 1;
+        match (&self.compiled.detection, &mut self.state) {
+            (Detection::Esql(q), State::Esql(st)) => {
+                // Every tick T with T - lookback <= t < T.
+                let mut tick = next_tick(t, interval);
+                if tick <= st.closed_through {
+                    // Some of its windows already closed: later than the grace allows. Counted;
+                    // it still joins the windows that are open.
+                    self.report.late += 1;
+                    while tick <= st.closed_through {
+                        tick += interval;
+                    }
+                }
+                while tick - lookback <= t {
+                    st.windows
+                        .entry(tick)
+                        .or_insert_with(|| q.start(esql::ExecContext { now_nanos: tick }))
+                        .push(doc);
+                    tick += interval;
+                }
+            }
+            (Detection::Eql(_), State::Eql(st)) => {
+                let arc = shared.cloned().unwrap_or_else(|| Arc::new(doc.clone()));
+                let matches = st.engine.push(arc);
+                self.raise_eql(matches, emit);
+            }
+            _ => unreachable!("detection and state are built together"),
+        }
+    }
+
+    fn close_windows_through(&mut self, t: i64, emit: &mut dyn FnMut(Map)) {
+        if let State::Esql(st) = &mut self.state {
+            st.closed_through = st.closed_through.max(t);
+        }
+        loop {
+            let State::Esql(st) = &mut self.state else { return };
+            let Some((&tick, _)) = st.windows.iter().next() else {
+                return;
+            };
+            if tick > t {
+                return;
+            }
+            let exec = st.windows.remove(&tick).expect("present");
+            self.raise_esql(tick, exec, emit);
+        }
+    }
+
+    fn raise_esql(&mut self, tick: i64, exec: esql::Execution, emit: &mut dyn FnMut(Map)) {
+        self.report.windows += 1;
+        let result = exec.finish();
+        for w in result.warnings {
+            if self.report.warnings.len() < MAX_WARNINGS && !self.report.warnings.contains(&w) {
+                self.report.warnings.push(w);
+            }
+        }
+        let columns: Vec<String> = result.columns.iter().map(|c| c.name.clone()).collect();
+        let window = (tick - self.compiled.rule.lookback_nanos, tick);
+        let max = self.compiled.rule.max_signals;
+        let mut raised = 0usize;
+        let mut cut = 0u64;
+        for (row, prov) in result.rows.iter().zip(result.provenance.iter()) {
+            let src = AlertSource::EsqlRow {
+                columns: &columns,
+                row,
+                group: &prov.group,
+                event_ids: &prov.event_ids,
+                event_count: prov.event_count,
+            };
+            let identity = alert_identity(&self.compiled.rule, &src);
+            if self.seen.contains_key(&identity) {
+                self.report.duplicates_suppressed += 1;
+                continue;
+            }
+            // Once per activity: the same group continuing from an already covered event.
+            if !prov.group.is_empty() {
+                let key = Value::Array(prov.group.clone()).to_json();
+                let State::Esql(st) = &mut self.state else {
+                    unreachable!()
+                };
+                let entry = st.coverage.entry(key).or_insert_with(|| (HashSet::new(), tick));
+                let continuing = prov.event_ids.first().is_some_and(|id| entry.0.contains(id));
+                entry.0.extend(prov.event_ids.iter().cloned());
+                entry.1 = tick;
+                if continuing {
+                    self.seen.insert(identity, tick);
+                    self.report.duplicates_suppressed += 1;
+                    continue;
+                }
+            }
+            if raised >= max {
+                cut += 1;
+                continue;
+            }
+            self.seen.insert(identity, tick);
+            for alert in build_alerts(&self.compiled.rule, src, window, tick) {
+                emit(alert);
+            }
+            raised += 1;
+            self.report.alerts += 1;
+        }
+        if cut > 0 {
+            self.report.truncated_ticks += 1;
+            self.report.truncated_alerts += cut;
+        }
+    }
+
+    fn raise_eql(&mut self, matches: Vec<eql::Match>, emit: &mut dyn FnMut(Map)) {
+        let interval = self.compiled.rule.interval_nanos.max(1);
+        let lookback = self.compiled.rule.lookback_nanos.max(1);
+        let time_field = self.compiled.rule.time_field().to_string();
+        for m in matches {
+            let docs: Vec<&Document> = match &m {
+                eql::Match::Event(d) => vec![d.as_ref()],
+                eql::Match::Sequence(s) => s.events.iter().map(|d| d.as_ref()).collect(),
+            };
+            let times: Vec<i64> = docs
+                .iter()
+                .filter_map(|d| event_time(d, &[time_field.as_str(), "@timestamp"]))
+                .collect();
+            let (Some(&first), Some(&last)) = (times.iter().min(), times.iter().max()) else {
+                continue;
+            };
+            // The first scheduled window [T - lookback, T) containing [first, last].
+            let tick = next_tick(last, interval);
+            if tick - lookback > first {
+                self.report.outside_windows += 1;
+                continue;
+            }
+            let src = match &m {
+                eql::Match::Event(d) => AlertSource::Event { doc: d.as_ref() },
+                eql::Match::Sequence(s) => AlertSource::Sequence {
+                    docs: &docs,
+                    join_keys: &s.join_keys,
+                },
+            };
+            let identity = alert_identity(&self.compiled.rule, &src);
+            if self.seen.contains_key(&identity) {
+                self.report.duplicates_suppressed += 1;
+                continue;
+            }
+            let State::Eql(st) = &mut self.state else {
+                unreachable!()
+            };
+            let count = st.per_tick.entry(tick).or_insert(0);
+            if *count >= self.compiled.rule.max_signals {
+                if *count == self.compiled.rule.max_signals {
+                    self.report.truncated_ticks += 1;
+                }
+                *count += 1;
+                self.report.truncated_alerts += 1;
+                continue;
+            }
+            *count += 1;
+            self.seen.insert(identity, tick);
+            for alert in build_alerts(&self.compiled.rule, src, (tick - lookback, tick), tick) {
+                emit(alert);
+            }
+            self.report.alerts += 1;
+        }
+    }
+
+    /// Forgets identities and coverage no open window can see again.
+    fn prune(&mut self, now: i64, horizon: i64) {
+        if now < self.last_prune.saturating_add(horizon) {
+            return;
+        }
+        self.last_prune = now;
+        let keep_after = now - 2 * horizon;
+        self.seen.retain(|_, tick| *tick >= keep_after);
+        match &mut self.state {
+            State::Esql(st) => st.coverage.retain(|_, (_, tick)| *tick >= keep_after),
+            State::Eql(st) => st.per_tick.retain(|tick, _| *tick >= keep_after),
+        }
+    }
+
+    fn finish(&mut self, emit: &mut dyn FnMut(Map)) {
+        self.close_windows_through(i64::MAX, emit);
+        if let State::Eql(st) = &mut self.state {
+            let matches = st.engine.finish();
+            self.raise_eql(matches, emit);
+        }
+    }
+}
