@@ -83,7 +83,8 @@ impl Projection {
         let mut whole_event = false;
         for f in fields {
             let f = f.as_str();
-            if f == "kubernetes" || f == "kubernetes.audit" || f == "*" {
+            // A pattern (`kubernetes.audit.*`, `*`) could name anything: keep the whole record.
+            if f == "kubernetes" || f == "kubernetes.audit" || f.contains('*') {
                 whole_event = true;
             } else if let Some(rest) = f.strip_prefix("kubernetes.audit.") {
                 root.add(rest);
@@ -270,8 +271,10 @@ mod tests {
 
     #[test]
     fn whole_kubernetes_audit_keeps_everything() {
-        let p = Projection::new(&["kubernetes.audit".to_string()]);
         let text = r#"{"kind":"Event","requestObject":{"a":1}}"#;
-        assert_eq!(p.parse_sonic(text.as_bytes()).unwrap().to_json(), text);
+        for f in ["kubernetes.audit", "kubernetes.audit.*", "user.*"] {
+            let p = Projection::new(&[f.to_string()]);
+            assert_eq!(p.parse_sonic(text.as_bytes()).unwrap().to_json(), text, "{f}");
+        }
     }
 }
