@@ -7,7 +7,8 @@
 //!   as the `kubernetes.audit_logs` data stream's pipeline writes them (see [`audit`]).
 //! * Process events from Falco and Tetragon become `logs-cloud_defend.process-<namespace>`
 //!   documents with the ECS fields Elastic Defend for Containers writes (see [`process`]).
-//! * Documents already in ECS shape pass through untouched.
+//! * Documents already in ECS shape pass through unchanged, apart from agent-set fields they
+//!   lack (`data_stream.*`, `event.dataset`, `event.ingested`).
 //!
 //! # API
 //!
@@ -45,7 +46,7 @@
 //! | [`Shape::AksRecord`] | `category`, `operationName`, `resourceId`, `time` | one audit doc |
 //! | [`Shape::Records`] | `{"records":[...]}` (Azure Event Hub / diagnostic export) | one doc per record |
 //! | [`Shape::JsonArray`] | a top-level JSON array | one doc per element |
-//! | [`Shape::EcsDocument`] | `@timestamp` plus `data_stream`/`event`/`kubernetes`/`ecs` | the doc unchanged |
+//! | [`Shape::EcsDocument`] | `@timestamp` plus `data_stream`/`event`/`kubernetes`/`ecs` | the doc as it is |
 //! | [`Shape::FalcoAlert`] | `rule`, `priority`, `output` | one process doc |
 //! | [`Shape::TetragonExec`], [`Shape::TetragonExit`] | `process_exec` / `process_exit` | one process doc |
 //!
