@@ -20,6 +20,9 @@
 //! * Truth times are the first and last event of each scenario (inclusive), RFC 3339 with
 //!   microseconds; event time is `requestReceivedTimestamp` for audit events and `@timestamp`
 //!   (= `event.ingested`) for process events.
+//! * `gen` is a reserved keyword in edition 2024: other crates name this one `r#gen`
+//!   (`r#gen::generate(&r#gen::Config::default(), &mut out, None)`).
+//! * Byte-identical output for a given `Config` on every platform (ChaCha8 randomness, no libm).
 
 pub mod audit;
 pub mod bodies;

@@ -369,3 +369,20 @@ fn samples_regenerate_byte_identically() {
     assert_eq!(fnv(json.as_bytes()), fnv(&truth), "samples/truth.json is stale");
     assert!(audit.len() + process.len() + truth.len() < 10 << 20);
 }
+
+#[test]
+fn without_a_process_stream_seed_003_scenarios_are_left_out() {
+    let cfg = r#gen::samples_config();
+    let mut audit = Vec::new();
+    let truth = r#gen::generate(&cfg, &mut audit, None).unwrap();
+    assert_eq!(truth.process_events, 0);
+    assert_eq!(truth.incidents.len(), 12);
+    assert!(truth.incidents.iter().all(|i| i.rule_id != R003));
+    assert!(truth.near_misses.iter().all(|n| n.rule_id != R003));
+    let r = Run {
+        audit,
+        process: Vec::new(),
+        truth,
+    };
+    assert_truth_matches_oracle(&r);
+}
