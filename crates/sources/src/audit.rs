@@ -106,63 +106,52 @@ pub(crate) fn normalize(
     }
     doc.insert("event", Value::Object(event_fields));
 
-    let mut user = Map::new();
-    if let Some(v) = get_path(&audit, "user.username").filter(|v| !v.is_empty_value()) {
-        user.insert("name", v.clone());
+    let wanted = ctx.wanted;
+    if wanted.user {
+        let mut user = Map::new();
+        if let Some(v) = get_path(&audit, "user.username").filter(|v| !v.is_empty_value()) {
+            user.insert("name", v.clone());
+        }
+        if let Some(v) = get_path(&audit, "user.uid").filter(|v| !v.is_empty_value()) {
+            user.insert("id", v.clone());
+        }
+        if !user.is_empty() {
+            doc.insert("user", Value::Object(user));
+        }
     }
-    if let Some(v) = get_path(&audit, "user.uid").filter(|v| !v.is_empty_value()) {
-        user.insert("id", v.clone());
-    }
-    if !user.is_empty() {
-        doc.insert("user", Value::Object(user));
-    }
-    if let Some(v) = audit.get("userAgent").filter(|v| !v.is_empty_value()) {
+    if wanted.user_agent
+        && let Some(v) = audit.get("userAgent").filter(|v| !v.is_empty_value())
+    {
         set_path(&mut doc, "user_agent.original", v.clone());
     }
-    if let Some(ips) = audit.get("sourceIPs").and_then(convert_ips) {
-        if !ips.is_empty_value() {
+    let ips = if wanted.source_ip || wanted.client_ip || wanted.related_ip {
+        audit.get("sourceIPs").and_then(convert_ips)
+    } else {
+        None
+    };
+    if let Some(ips) = &ips {
+        if wanted.client_ip && !ips.is_empty_value() {
             set_path(&mut doc, "client.ip", ips.clone());
         }
-        set_path(&mut doc, "source.ip", ips);
-    }
-
-    let mut orch = Map::with_capacity(5);
-    let copy = |audit: &Map, from: &str| get_path(audit, from).filter(|v| !v.is_empty_value()).cloned();
-    if let Some(v) = copy(&audit, "apiVersion") {
-        orch.insert("api_version", v);
-    }
-    if let Some(v) = copy(&audit, "objectRef.resource") {
-        set_path(&mut orch, "resource.type", v);
-    }
-    if let Some(v) = copy(&audit, "objectRef.namespace") {
-        orch.insert("namespace", v);
-    }
-    if let Some(v) = copy(&audit, "objectRef.name") {
-        set_path(&mut orch, "resource.name", v);
-    }
-    if get_nonnull(&orch, "resource.name").is_none()
-        && let Some(v) = copy(&audit, "protoPayload.resourceName")
-    {
-        set_path(&mut orch, "resource.name", v);
-    }
-    if let Some(v) = copy(&audit, "resource.type") {
-        set_path(&mut orch, "resource.type", v);
-    }
-    if let Some(v) = copy(&audit, "resource.labels.cluster_name") {
-        set_path(&mut orch, "cluster.name", v);
-    }
-    if let Some(v) = copy(&audit, "resource.labels.project_id") {
-        set_path(&mut orch, "cluster.id", v);
-    }
-    orch.insert("type", Value::from("kubernetes"));
-    doc.insert("orchestrator", Value::Object(orch));
-
-    for key in ["user.uid", "user.username"] {
-        if let Some(v) = get_nonnull(&audit, key) {
-            append_unique(&mut doc, "related.user", Value::Str(template_string(v)));
+        if wanted.source_ip {
+            set_path(&mut doc, "source.ip", ips.clone());
         }
     }
-    if let Some(Value::Array(ips)) = get_path(&doc, "source.ip").cloned() {
+
+    if wanted.orchestrator {
+        doc.insert("orchestrator", Value::Object(orchestrator(&audit)));
+    }
+
+    if wanted.related_user {
+        for key in ["user.uid", "user.username"] {
+            if let Some(v) = get_nonnull(&audit, key) {
+                append_unique(&mut doc, "related.user", Value::Str(template_string(v)));
+            }
+        }
+    }
+    if wanted.related_ip
+        && let Some(Value::Array(ips)) = ips
+    {
         for ip in ips {
             append_unique(&mut doc, "related.ip", Value::Str(template_string(&ip)));
         }
@@ -181,6 +170,40 @@ pub(crate) fn normalize(
     crate::set_data_stream(&mut doc, DATASET, &ctx.opts.namespace);
     let index = ctx.audit_index.clone();
     Ok((doc, index))
+}
+
+/// The `orchestrator.*` fields of an audit document.
+fn orchestrator(audit: &Map) -> Map {
+    let mut orch = Map::with_capacity(5);
+    let copy = |from: &str| get_path(audit, from).filter(|v| !v.is_empty_value()).cloned();
+    if let Some(v) = copy("apiVersion") {
+        orch.insert("api_version", v);
+    }
+    if let Some(v) = copy("objectRef.resource") {
+        set_path(&mut orch, "resource.type", v);
+    }
+    if let Some(v) = copy("objectRef.namespace") {
+        orch.insert("namespace", v);
+    }
+    if let Some(v) = copy("objectRef.name") {
+        set_path(&mut orch, "resource.name", v);
+    }
+    if get_nonnull(&orch, "resource.name").is_none()
+        && let Some(v) = copy("protoPayload.resourceName")
+    {
+        set_path(&mut orch, "resource.name", v);
+    }
+    if let Some(v) = copy("resource.type") {
+        set_path(&mut orch, "resource.type", v);
+    }
+    if let Some(v) = copy("resource.labels.cluster_name") {
+        set_path(&mut orch, "cluster.name", v);
+    }
+    if let Some(v) = copy("resource.labels.project_id") {
+        set_path(&mut orch, "cluster.id", v);
+    }
+    orch.insert("type", Value::from("kubernetes"));
+    orch
 }
 
 /// `@timestamp`, `event.ingested` and `ecs.version` for an audit document.

@@ -114,9 +114,11 @@
 //!
 //! [`Options::fields`] names the ECS fields a consumer needs. The reader then skips building
 //! the large subtrees no requested field can come from (`requestObject`, `responseObject`, ...),
-//! which is where most audit bytes are. Documents keep every requested field plus `@timestamp`,
-//! `event.ingested` and `data_stream.*` (they may contain more). Type errors inside skipped
-//! subtrees are not reported (they are not read).
+//! which is where most audit bytes are, and does not build the derived ECS fields nobody asked
+//! for (`user.*`, `user_agent.*`, `source.ip`, `client.ip`, `related.*`, `orchestrator.*`).
+//! Documents keep every requested field plus `@timestamp`, `event.ingested`, `event.dataset` and
+//! `data_stream.*` (they may contain more). Type errors inside skipped subtrees are not reported
+//! (they are not read).
 
 pub mod audit;
 mod fasttime;
@@ -225,6 +227,7 @@ pub enum JsonParser {
 pub struct Normalizer {
     pub(crate) opts: Options,
     pub(crate) projection: Option<project::Projection>,
+    pub(crate) wanted: project::Wanted,
     pub(crate) audit_index: String,
     pub(crate) process_index: String,
 }
@@ -233,6 +236,7 @@ impl Normalizer {
     pub fn new(opts: Options) -> Normalizer {
         Normalizer {
             projection: opts.fields.as_deref().map(project::Projection::new),
+            wanted: project::Wanted::new(opts.fields.as_deref()),
             audit_index: format!("logs-{}-{}", audit::DATASET, opts.namespace),
             process_index: format!("logs-{}-{}", process::DATASET, opts.namespace),
             opts,

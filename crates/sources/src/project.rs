@@ -70,6 +70,55 @@ impl Node {
     }
 }
 
+/// Which ECS fields the audit pipeline derives that a projection asks for (all without one):
+/// unrequested ones are not built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Wanted {
+    pub(crate) user: bool,
+    pub(crate) user_agent: bool,
+    pub(crate) source_ip: bool,
+    pub(crate) client_ip: bool,
+    pub(crate) related_user: bool,
+    pub(crate) related_ip: bool,
+    pub(crate) orchestrator: bool,
+}
+
+impl Wanted {
+    pub(crate) const ALL: Wanted = Wanted {
+        user: true,
+        user_agent: true,
+        source_ip: true,
+        client_ip: true,
+        related_user: true,
+        related_ip: true,
+        orchestrator: true,
+    };
+
+    pub(crate) fn new(fields: Option<&[String]>) -> Wanted {
+        let Some(fields) = fields else {
+            return Wanted::ALL;
+        };
+        // `x` is wanted when a requested field is `x`, inside it, contains it, or is a pattern.
+        let wants = |x: &str| {
+            fields.iter().any(|f| {
+                f.contains('*')
+                    || f == x
+                    || f.strip_prefix(x).is_some_and(|r| r.starts_with('.'))
+                    || x.strip_prefix(f.as_str()).is_some_and(|r| r.starts_with('.'))
+            })
+        };
+        Wanted {
+            user: wants("user.name") || wants("user.id"),
+            user_agent: wants("user_agent.original"),
+            source_ip: wants("source.ip"),
+            client_ip: wants("client.ip"),
+            related_user: wants("related.user"),
+            related_ip: wants("related.ip"),
+            orchestrator: wants("orchestrator"),
+        }
+    }
+}
+
 /// The parse plan for a set of requested fields.
 #[derive(Debug, Clone)]
 pub(crate) struct Projection {
@@ -257,6 +306,19 @@ mod tests {
                 r#"{"kind":"Event","verb":"create","user":{"username":"a"},"requestObject":{"spec":{"hostPID":true}},"protoPayload":{"k":1}}"#
             );
         }
+    }
+
+    #[test]
+    fn wanted_derived_fields() {
+        let f = |v: &[&str]| Wanted::new(Some(&v.iter().map(|s| s.to_string()).collect::<Vec<_>>()));
+        assert_eq!(Wanted::new(None), Wanted::ALL);
+        let w = f(&["user.name", "source.ip", "orchestrator.resource.name"]);
+        assert!(w.user && w.source_ip && w.orchestrator);
+        assert!(!w.client_ip && !w.related_ip && !w.related_user && !w.user_agent);
+        let w = f(&["related"]);
+        assert!(w.related_ip && w.related_user && !w.user);
+        assert_eq!(f(&["*"]), Wanted::ALL);
+        assert!(!f(&["user_agent.originalx"]).user_agent);
     }
 
     #[test]

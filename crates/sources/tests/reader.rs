@@ -200,6 +200,9 @@ fn projection_keeps_requested_fields_and_drops_big_subtrees() {
         assert_eq!(proj.field(f), full.field(f), "{f}");
     }
     assert!(!proj.has("kubernetes.audit.responseObject.kind"));
+    // derived fields nobody asked for are not built
+    assert!(full.has("user_agent.original") && !proj.has("user_agent.original"));
+    assert!(full.has("related.ip") && !proj.has("related.ip") && !proj.has("client.ip"));
     assert!(!proj.has("kubernetes.audit.requestObject.spec.hostPID"));
     assert!(!proj.has("kubernetes.audit.requestObject.spec.containers.image"));
     assert_eq!(proj.id, full.id);
