@@ -67,6 +67,8 @@ pub struct AuditRec<'a> {
     pub verb: &'a str,
     /// The whole `user` object, e.g. `{"username":"x","groups":["system:authenticated"]}`.
     pub user: &'a str,
+    /// The whole `impersonatedUser` object; empty: field omitted.
+    pub impersonated: &'a str,
     /// The whole `sourceIPs` array, e.g. `["10.0.0.1"]`.
     pub source_ips: &'a str,
     /// Escaped user agent; empty: field omitted.
@@ -150,6 +152,10 @@ pub fn write_line(out: &mut Vec<u8>, tf: &mut TimeFmt, r: &AuditRec<'_>) {
     push_member(out, b",\"verb\":\"", r.verb);
     out.extend_from_slice(b",\"user\":");
     out.extend_from_slice(r.user.as_bytes());
+    if !r.impersonated.is_empty() {
+        out.extend_from_slice(b",\"impersonatedUser\":");
+        out.extend_from_slice(r.impersonated.as_bytes());
+    }
     out.extend_from_slice(b",\"sourceIPs\":");
     out.extend_from_slice(r.source_ips.as_bytes());
     if !r.user_agent.is_empty() {
@@ -229,6 +235,7 @@ pub struct OwnedAudit {
     pub uri: String,
     pub verb: String,
     pub user: String,
+    pub impersonated: String,
     pub source_ips: String,
     pub user_agent: String,
     pub resource: String,
@@ -259,6 +266,7 @@ impl OwnedAudit {
             uri: r.uri.to_string(),
             verb: r.verb.to_string(),
             user: r.user.to_string(),
+            impersonated: r.impersonated.to_string(),
             source_ips: r.source_ips.to_string(),
             user_agent: r.user_agent.to_string(),
             resource: o.resource.to_string(),
@@ -288,6 +296,7 @@ impl OwnedAudit {
             uri: &self.uri,
             verb: &self.verb,
             user: &self.user,
+            impersonated: &self.impersonated,
             source_ips: &self.source_ips,
             user_agent: &self.user_agent,
             object_ref: self.has_object_ref.then_some(ObjRef {
@@ -355,6 +364,7 @@ mod tests {
             uri: "/api/v1/namespaces/default/pods/p",
             verb: "get",
             user: r#"{"username":"u","groups":["system:authenticated"]}"#,
+            impersonated: "",
             source_ips: r#"["10.0.0.1"]"#,
             user_agent: "kubectl/v1.30.2",
             object_ref: Some(ObjRef {

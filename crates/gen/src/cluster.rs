@@ -1337,6 +1337,40 @@ impl Cluster {
             PreReq::new(&erin, "get", Obj::new("", "v1", "secrets", "data", "etl-warehouse-credentials", ""), "").reason(&re),
             PreReq::new(&erin, "get", Obj::new("", "v1", "secrets", "data", "etl-s3-credentials", ""), "").reason(&re),
         ];
+        // alice debugging RBAC as the checkout service account (impersonation).
+        let as_sa = "system:serviceaccount:shop:checkout";
+        let as_groups = [
+            "system:serviceaccounts",
+            "system:serviceaccounts:shop",
+            "system:authenticated",
+        ];
+        let sa_reason = rbac_reason(
+            "RoleBinding",
+            "shop/checkout",
+            "Role",
+            "checkout",
+            "ServiceAccount \"checkout/shop\"",
+        );
+        hum.push(
+            PreReq::new(
+                &alice,
+                "list",
+                Obj::new("", "v1", "pods", "shop", "", ""),
+                "?limit=500",
+            )
+            .impersonating(as_sa, &as_groups)
+            .reason(&sa_reason),
+        );
+        hum.push(
+            PreReq::new(
+                &alice,
+                "get",
+                Obj::new("", "v1", "configmaps", "shop", "checkout-config", ""),
+                "",
+            )
+            .impersonating(as_sa, &as_groups)
+            .reason(&sa_reason),
+        );
         for p in [&alice, &bob, &carol, &erin] {
             hum.push(PreReq::non_resource(p, "get", "/api?timeout=32s"));
             hum.push(PreReq::non_resource(p, "get", "/apis?timeout=32s"));

@@ -84,6 +84,7 @@ pub struct PreReq {
     pub verb: Rc<str>,
     pub uri: Rc<str>,
     pub user: Rc<str>,
+    pub impersonated: Rc<str>,
     pub ips: Rc<str>,
     pub ua: Rc<str>,
     pub obj: Option<Rc<Obj>>,
@@ -119,6 +120,7 @@ impl PreReq {
             verb: verb.into(),
             uri: uri.into(),
             user: id.user_json.clone(),
+            impersonated: empty(),
             ips: id.ips_json.clone(),
             ua: id.ua.clone(),
             obj: Some(Rc::new(obj)),
@@ -173,6 +175,16 @@ impl PreReq {
     pub fn watch(mut self) -> Self {
         self.watch = true;
         self.stage = Stage::ResponseStarted;
+        self
+    }
+    /// `kubectl --as=<user> --as-group=<group>`: the request runs as `user`.
+    pub fn impersonating(mut self, user: &str, groups: &[&str]) -> Self {
+        self.impersonated = format!(
+            r#"{{"username":"{}","groups":{}}}"#,
+            esc(user),
+            crate::audit::json_str_array(groups)
+        )
+        .into();
         self
     }
     pub fn annotations(mut self, extra: &str) -> Self {
@@ -287,6 +299,7 @@ impl PreReq {
             uri: &self.uri,
             verb: &self.verb,
             user: &self.user,
+            impersonated: &self.impersonated,
             source_ips: &self.ips,
             user_agent: &self.ua,
             object_ref: self.obj.as_deref().map(Obj::as_ref),

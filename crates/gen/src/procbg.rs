@@ -102,7 +102,8 @@ impl ProcBg {
         ProcBg { pods, interactive }
     }
 
-    /// Writes one exec at `t` into `out` and queues its end; returns lines written.
+    /// Writes one exec (after its fork, for interactive commands) at `t` into `out` and queues its
+    /// end; returns lines written.
     pub fn emit(
         &mut self,
         r: &mut Rand,
@@ -157,6 +158,25 @@ impl ProcBg {
                 pp.init.clone(),
             )
         };
+        let mut lines = 1;
+        if interactive {
+            // The shell forks, then the child execs the command (same pid).
+            let mut child = (*parent).clone();
+            child.pid = pid;
+            child.start = t;
+            let fork = OwnedProc {
+                ts: t,
+                action: "fork",
+                ctx: pp.ctx.clone(),
+                proc_: Rc::new(child),
+                parent: parent.clone(),
+                leader: leader.clone(),
+                event_id: rnd::id16(r),
+                exit_code: None,
+            };
+            process::write_line(out, tf, &fork.event());
+            lines += 1;
+        }
         let ev = OwnedProc {
             ts: t,
             action: "exec",
@@ -177,6 +197,6 @@ impl ProcBg {
             ..ev
         };
         ends.push(end_t, end);
-        1
+        lines
     }
 }

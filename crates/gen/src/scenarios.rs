@@ -214,6 +214,23 @@ impl<'a> Sc<'a> {
             event_id: id,
             exit_code: exit,
         };
+        if parent.pid != p.pid && parent.pid != 1 {
+            // fork of the parent 1-3 ms before the exec (same pid as the exec'ed child).
+            let mut child = (**parent).clone();
+            child.pid = p.pid;
+            let ft = t - (1 + self.r.random_range(0..3)) * MS;
+            child.start = ft;
+            self.out.process.push(OwnedProc {
+                ts: ft,
+                action: "fork",
+                ctx: ctx.clone(),
+                proc_: Rc::new(child),
+                parent: parent.clone(),
+                leader: leader.clone(),
+                event_id: rnd::id16(self.r),
+                exit_code: None,
+            });
+        }
         let id1 = rnd::id16(self.r);
         let id2 = rnd::id16(self.r);
         let end = t + (40 + self.r.random_range(0..360)) * MS;
