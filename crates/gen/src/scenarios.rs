@@ -1738,3 +1738,23 @@ pub const INCIDENT_OFFSET: i64 = 65 * SEC;
 pub fn rule(i: usize) -> (&'static str, &'static str) {
     RULES[i % 5]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_near_miss_is_placed_once_away_from_its_rule_incident() {
+        let slots = assign_near_misses();
+        assert_eq!(slots.len(), INCIDENTS_PER_CYCLE);
+        let placed: usize = slots.iter().map(Vec::len).sum();
+        assert_eq!(placed, NearKind::all().len());
+        for (i, s) in slots.iter().enumerate() {
+            assert!(s.len() <= NEAR_OFFSETS.len());
+            assert!(s.iter().all(|k| k.rule() != i % 5), "slot {i}: {s:?}");
+        }
+        for r in 0..5 {
+            assert!(NearKind::all().iter().filter(|k| k.rule() == r).count() >= 5);
+        }
+    }
+}
