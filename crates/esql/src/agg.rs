@@ -1,11 +1,10 @@
 //! Aggregate functions: their specification (argument, per-aggregate `WHERE` filter) and
 //! their partial state, fed one row at a time and mergeable across executions.
 
-use std::collections::HashSet;
-
 use std::sync::Arc;
 
 use crate::expr::{Ctx, Ex, Loc, MV_WARNING};
+use crate::fxhash::FxHashSet;
 use crate::types::{DataType, Val};
 
 pub const AGGREGATES: &[&str] = &[
@@ -80,8 +79,8 @@ impl AggSpec {
     pub fn new_state(&self) -> AggState {
         match self.kind {
             AggKind::CountStar | AggKind::Count | AggKind::Present(_) => AggState::Count(0),
-            AggKind::CountDistinct => AggState::Distinct(HashSet::new()),
-            AggKind::Values => AggState::Values(Vec::new(), HashSet::new()),
+            AggKind::CountDistinct => AggState::Distinct(FxHashSet::default()),
+            AggKind::Values => AggState::Values(Vec::new(), FxHashSet::default()),
             AggKind::Sum => AggState::Sum {
                 int: 0,
                 float: 0.0,
@@ -148,10 +147,13 @@ impl AggSpec {
         match st {
             AggState::Count(n) => *n += 1,
             AggState::Distinct(set) => {
-                set.insert(x.clone());
+                if !set.contains(x) {
+                    set.insert(x.clone());
+                }
             }
             AggState::Values(list, set) => {
-                if set.insert(x.clone()) {
+                if !set.contains(x) {
+                    set.insert(x.clone());
                     list.push(x.clone());
                 }
             }
@@ -316,8 +318,8 @@ fn percentile(list: &[Val], p: f64) -> Val {
 #[derive(Debug, Clone)]
 pub enum AggState {
     Count(u64),
-    Distinct(HashSet<Val>),
-    Values(Vec<Val>, HashSet<Val>),
+    Distinct(FxHashSet<Val>),
+    Values(Vec<Val>, FxHashSet<Val>),
     Sum {
         int: i64,
         float: f64,

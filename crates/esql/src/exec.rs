@@ -5,13 +5,13 @@
 //! Every row carries its provenance: group key and the `_id`s of the documents behind it.
 
 use std::cmp::Ordering;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use events::Document;
 
 use crate::agg::AggState;
 use crate::expr::{Ctx, Ex};
+use crate::fxhash::FxHashMap;
 use crate::plan::Precision;
 use crate::plan::*;
 use crate::types::{Val, cell_from_json};
@@ -366,7 +366,7 @@ impl TopN {
 #[derive(Debug, Clone)]
 pub struct StatsState {
     spec: Arc<StatsSpec>,
-    index: HashMap<Vec<Val>, usize>,
+    index: FxHashMap<Vec<Val>, usize>,
     groups: Vec<(Vec<Val>, Vec<AggState>, Prov)>,
 }
 
@@ -374,7 +374,7 @@ impl StatsState {
     pub fn new(spec: Arc<StatsSpec>) -> Self {
         StatsState {
             spec,
-            index: HashMap::new(),
+            index: FxHashMap::default(),
             groups: Vec::new(),
         }
     }
@@ -482,7 +482,7 @@ fn inline_stats(spec: &Arc<StatsSpec>, rows: Vec<Row>, cx: &mut Ctx) -> Vec<Row>
         st.push(r.clone(), cx);
     }
     let results = st.finish(cx);
-    let mut by_key: HashMap<Vec<Val>, Vec<Val>> = HashMap::new();
+    let mut by_key: FxHashMap<Vec<Val>, Vec<Val>> = FxHashMap::default();
     for r in results {
         by_key.insert(r.prov.group.clone(), r.vals);
     }

@@ -66,6 +66,9 @@ pub enum ExK {
 pub struct Warnings {
     pub list: Vec<String>,
     seen: HashSet<String>,
+    /// (expression location address, exception) pairs already reported: repeated failures
+    /// of one expression cost no formatting.
+    reported: crate::fxhash::FxHashSet<(usize, String)>,
 }
 
 impl Warnings {
@@ -76,6 +79,11 @@ impl Warnings {
     /// Like [`Warnings::add`], for evaluations whose failure is treated as `treated` (CASE
     /// conditions are treated as false).
     pub fn add_treating(&mut self, loc: &Loc, exception: &str, treated: &str) {
+        let key = (loc as *const Loc as usize, exception.to_string());
+        if self.reported.contains(&key) {
+            return;
+        }
+        self.reported.insert(key);
         let head = format!(
             "Line {}:{}: evaluation of [{}] failed, treating result as {treated}. Only first 20 failures recorded.",
             loc.line, loc.col, loc.text

@@ -22,6 +22,7 @@ pub mod dissect;
 pub mod exec;
 pub mod expr;
 pub mod functions;
+pub mod fxhash;
 pub mod grok;
 pub mod kql;
 pub mod lexer;
