@@ -48,9 +48,21 @@ pub struct Row {
 /// (the others stay null).
 pub fn load(doc: &Document, fields: &[SourceField], only: Option<&[usize]>) -> Vec<Val> {
     let mut row = vec![Val::Null; fields.len()];
+    load_into(&mut row, doc, fields, only, &[]);
+    row
+}
+
+/// Fills `row` from a document: the `only` columns (all when None), except those in `skip`.
+pub fn load_into(
+    row: &mut [Val],
+    doc: &Document,
+    fields: &[SourceField],
+    only: Option<&[usize]>,
+    skip: &[usize],
+) {
     let mut fill = |i: usize| {
         let f = &fields[i];
-        if !f.load {
+        if !f.load || skip.contains(&i) {
             return;
         }
         row[i] = match f.kind {
@@ -75,7 +87,6 @@ pub fn load(doc: &Document, fields: &[SourceField], only: Option<&[usize]>) -> V
         Some(idx) => idx.iter().for_each(|&i| fill(i)),
         None => (0..fields.len()).for_each(fill),
     }
-    row
 }
 
 fn round_cell(v: Val, p: Precision) -> Val {

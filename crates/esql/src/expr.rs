@@ -168,6 +168,21 @@ impl Ex {
         }
     }
 
+    /// True when the expression calls `NOW()` (its value depends on the execution context).
+    pub fn uses_now(&self) -> bool {
+        match &self.kind {
+            ExK::Call(name, args) => *name == "now" || args.iter().any(Ex::uses_now),
+            ExK::Lit(_) | ExK::Col(_) => false,
+            ExK::Not(e) | ExK::Neg(e) | ExK::IsNull(e, _) | ExK::Like(e, _) | ExK::AnyMatch(e, _) => {
+                e.uses_now()
+            }
+            ExK::And(a, b) | ExK::Or(a, b) | ExK::Arith(_, a, b) | ExK::Cmp(_, a, b) => {
+                a.uses_now() || b.uses_now()
+            }
+            ExK::In(e, l) => e.uses_now() || l.iter().any(Ex::uses_now),
+        }
+    }
+
     pub fn is_foldable(&self) -> bool {
         match &self.kind {
             ExK::Lit(_) => true,

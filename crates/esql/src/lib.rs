@@ -137,7 +137,8 @@ fn pushdown(plan: &Plan, head: usize) -> (Vec<Ex>, Vec<usize>) {
     for st in &plan.stages[..head] {
         match st {
             Stage::Filter(e) => {
-                let mut ok = true;
+                // NOW() is unknown to `prefilter`, which has no execution context
+                let mut ok = !e.uses_now();
                 e.columns(&mut |c| ok &= map.get(c).copied().flatten().is_some());
                 if ok {
                     let mut e2 = e.clone();
@@ -267,15 +268,33 @@ pub struct Execution {
 }
 
 impl Execution {
-    /// Feeds one document (documents of other indices are the caller's business).
+    /// Feeds one document (documents of other indices are the caller's business). The
+    /// pushed-down conditions are checked first on just their fields, so calling
+    /// [`Query::prefilter`] beforehand is an optimisation for the caller's dispatch only.
     pub fn push(&mut self, doc: &Document) {
         if self.sink.is_full() {
             return;
         }
-        let SourcePlan::From(fields) = &self.q.plan.source else {
+        let q = self.q.clone();
+        let SourcePlan::From(fields) = &q.plan.source else {
             return;
         };
-        let vals = exec::load(doc, fields, None);
+        let mut vals = vec![Val::Null; fields.len()];
+        if !q.prefilter.is_empty() {
+            exec::load_into(&mut vals, doc, fields, Some(&q.prefilter_fields), &[]);
+            let mut cx = Ctx {
+                now_millis: self.now_millis,
+                warnings: &mut self.warnings,
+            };
+            if !q
+                .prefilter
+                .iter()
+                .all(|e| matches!(e.eval(&vals, &mut cx), Val::Bool(true)))
+            {
+                return;
+            }
+        }
+        exec::load_into(&mut vals, doc, fields, None, &q.prefilter_fields);
         let prov = Prov {
             group: Vec::new(),
             ids: vec![doc.id.clone()],

@@ -366,3 +366,20 @@ fn multi_resource_recon_buckets_by_minute_and_excludes_system_users() {
         "RLIKE exclusion"
     );
 }
+
+#[test]
+fn conditions_on_now_are_not_pushed_down() {
+    let q = esql::compile(
+        "from logs-* | where @timestamp > now() - 1 hour and event.action == \"get\" | stats c = count()",
+        &Catalog::ecs(),
+    )
+    .unwrap();
+    let d = doc(
+        "a",
+        r#"{"@timestamp":"2025-03-04T06:22:18Z","event":{"action":"get"}}"#,
+    );
+    assert!(q.prefilter(&d), "prefilter has no NOW(): it must not reject");
+    let mut e = q.start(ctx());
+    e.push(&d);
+    assert_eq!(e.finish().rows, vec![vec![Value::Int(1)]]);
+}
