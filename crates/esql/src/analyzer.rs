@@ -731,6 +731,12 @@ impl<'a> Analyzer<'a> {
                 }
             }
             ExprKind::Star => return Err(self.err(e.span.clone(), "'*' is only allowed in count(*)")),
+            ExprKind::Map(_) => {
+                return Err(self.err(
+                    e.span.clone(),
+                    "function options are only allowed as a function's last argument",
+                ));
+            }
             ExprKind::Call(name, args) => {
                 if AGGREGATES.contains(&name.as_str()) {
                     let Some(cx) = agg else {
@@ -750,6 +756,38 @@ impl<'a> Analyzer<'a> {
                 }
                 if name == "kql" {
                     return self.kql(args, layout, e);
+                }
+                if name == "to_ip"
+                    && let Some(ast::Expr {
+                        kind: ExprKind::Map(opts),
+                        span,
+                    }) = args.get(1)
+                {
+                    let mut id = "to_ip";
+                    for (k, v) in opts {
+                        match (k.as_str(), &v.kind) {
+                            ("leading_zeros", ExprKind::Str(mode)) => {
+                                id = match mode.as_str() {
+                                    "reject" => "to_ip",
+                                    "decimal" => "to_ip_decimal",
+                                    "octal" => "to_ip_octal",
+                                    other => {
+                                        return Err(self.err(
+                                            v.span.clone(),
+                                            format!("Illegal leading_zeros [{other}]"),
+                                        ));
+                                    }
+                                }
+                            }
+                            _ => {
+                                return Err(
+                                    self.err(span.clone(), format!("Invalid option [{k}] in [to_ip]"))
+                                );
+                            }
+                        }
+                    }
+                    let x = self.expr(&args[0], layout, agg)?;
+                    return Ok(mk(ExK::Call(id, vec![x]), DataType::Ip));
                 }
                 let mut xs = Vec::new();
                 for a in args {

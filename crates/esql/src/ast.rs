@@ -145,4 +145,6 @@ pub enum ExprKind {
         negated: bool,
     },
     Cast(Box<Expr>, String),
+    /// `{"option": value, ...}`: named options of a function call.
+    Map(Vec<(String, Expr)>),
 }

@@ -193,7 +193,7 @@ pub fn resolve(name: &str, args: &[Ex]) -> Result<(&'static str, DataType), Stri
         "to_boolean" | "to_bool" | "starts_with" | "ends_with" | "cidr_match" | "mv_contains" => {
             DataType::Boolean
         }
-        "to_ip" | "ip_prefix" => DataType::Ip,
+        "to_ip" | "to_ip_decimal" | "to_ip_octal" | "ip_prefix" => DataType::Ip,
         "to_datetime" | "to_dt" => DataType::Date,
         "to_version" => DataType::Version,
         "abs" | "round" | "floor" | "ceil" => {
@@ -488,12 +488,17 @@ pub fn eval_call(node: &Ex, name: &str, args: &[Ex], row: &[Val], cx: &mut Ctx) 
                 cx,
             );
         }
-        "to_ip" => {
+        "to_ip" | "to_ip_decimal" | "to_ip_octal" => {
+            let zeros = match name {
+                "to_ip_decimal" => crate::types::LeadingZeros::Decimal,
+                "to_ip_octal" => crate::types::LeadingZeros::Octal,
+                _ => crate::types::LeadingZeros::Reject,
+            };
             return map_values(
                 &vals[0],
                 |v| match v {
                     Val::Ip(_) => Ok(v.clone()),
-                    Val::Str(s) => parse_ip(s).map(Val::Ip).ok_or_else(|| {
+                    Val::Str(s) => crate::types::parse_ip_with(s, zeros).map(Val::Ip).ok_or_else(|| {
                         format!("java.lang.IllegalArgumentException: '{s}' is not an IP string literal.")
                     }),
                     _ => Ok(Val::Null),
@@ -740,25 +745,29 @@ fn to_whole(v: &Val, ty: DataType) -> Result<Val, String> {
             }
         }
         Val::Str(s) => {
+            // text that does not convert, or converts out of range, "cannot parse"
             let t = s.trim();
+            let cannot = || {
+                format!(
+                    "org.elasticsearch.xpack.esql.core.InvalidArgumentException: Cannot parse number [{s}]"
+                )
+            };
             if let Ok(i) = t.parse::<i128>() {
-                return check(i, t.to_string());
+                return check(i, t.to_string()).map_err(|_| cannot());
             }
             match t.parse::<f64>() {
                 Ok(d) if d.is_finite() => {
-                    if ty == DataType::Integer || d.fract() == 0.0 {
-                        if d.abs() < 1.8e19 {
-                            check(d.trunc() as i128, t.to_string())
-                        } else {
-                            Err(range_err(format_double(d)))
-                        }
-                    } else {
-                        check(d.trunc() as i128, t.to_string())
+                    let (lo, hi) = match ty {
+                        DataType::Integer => (i32::MIN as f64, i32::MAX as f64),
+                        DataType::UnsignedLong => (0.0, u64::MAX as f64),
+                        _ => (i64::MIN as f64, i64::MAX as f64),
+                    };
+                    if d < lo || d > hi {
+                        return Err(cannot());
                     }
+                    check(d.trunc() as i128, t.to_string()).map_err(|_| cannot())
                 }
-                _ => Err(format!(
-                    "org.elasticsearch.xpack.esql.core.InvalidArgumentException: Cannot parse number [{s}]"
-                )),
+                _ => Err(cannot()),
             }
         }
         _ => Ok(Val::Null),

@@ -758,7 +758,11 @@ impl<'a> Parser<'a> {
                     });
                 } else if self.peek().tok != Tok::RParen {
                     loop {
-                        args.push(self.expr()?);
+                        if self.peek().tok == Tok::LBrace {
+                            args.push(self.map_literal()?);
+                        } else {
+                            args.push(self.expr()?);
+                        }
                         if !self.eat(&Tok::Comma) {
                             break;
                         }
@@ -797,6 +801,30 @@ impl<'a> Parser<'a> {
             }
         };
         Ok(Expr { kind, span: t.span })
+    }
+}
+
+impl Parser<'_> {
+    /// `{"key": constant, ...}` (function options).
+    fn map_literal(&mut self) -> PResult<Expr> {
+        let start = self.expect(Tok::LBrace)?.span.start;
+        let mut entries = Vec::new();
+        if self.peek().tok != Tok::RBrace {
+            loop {
+                let (k, _) = self.string()?;
+                self.expect(Tok::Colon)?;
+                let v = self.primary()?;
+                entries.push((k, v));
+                if !self.eat(&Tok::Comma) {
+                    break;
+                }
+            }
+        }
+        let end = self.expect(Tok::RBrace)?.span.end;
+        Ok(Expr {
+            kind: ExprKind::Map(entries),
+            span: start..end,
+        })
     }
 }
 

@@ -401,16 +401,33 @@ pub fn parse_date(s: &str) -> Option<i64> {
     None
 }
 
+/// How `TO_IP` reads IPv4 octets with leading zeros (`1.1.010.1`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeadingZeros {
+    Reject,
+    Decimal,
+    Octal,
+}
+
+/// Parses an IP; octets with leading zeros are rejected (Elasticsearch's default).
 pub fn parse_ip(s: &str) -> Option<[u8; 16]> {
+    parse_ip_with(s, LeadingZeros::Reject)
+}
+
+pub fn parse_ip_with(s: &str, zeros: LeadingZeros) -> Option<[u8; 16]> {
     let s = s.trim();
-    let ip: IpAddr = s.parse().ok().or_else(|| parse_ipv4_leading_zeros(s))?;
+    let ip: IpAddr = match s.parse() {
+        Ok(ip) => ip,
+        Err(_) if zeros != LeadingZeros::Reject => parse_ipv4_leading_zeros(s, zeros == LeadingZeros::Octal)?,
+        Err(_) => return None,
+    };
     Some(match ip {
         IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
         IpAddr::V6(v6) => v6.octets(),
     })
 }
 
-fn parse_ipv4_leading_zeros(s: &str) -> Option<IpAddr> {
+fn parse_ipv4_leading_zeros(s: &str, octal: bool) -> Option<IpAddr> {
     let parts: Vec<&str> = s.split('.').collect();
     if parts.len() != 4 {
         return None;
@@ -420,7 +437,11 @@ fn parse_ipv4_leading_zeros(s: &str) -> Option<IpAddr> {
         if p.is_empty() || p.len() > 3 || !p.bytes().all(|b| b.is_ascii_digit()) {
             return None;
         }
-        o[i] = p.parse().ok()?;
+        o[i] = if octal && p.len() > 1 && p.starts_with('0') {
+            u8::from_str_radix(p, 8).ok()?
+        } else {
+            p.parse().ok()?
+        };
     }
     Some(IpAddr::V4(Ipv4Addr::from(o)))
 }
