@@ -118,8 +118,34 @@ fn lower_static(name: &str) -> Option<&'static str> {
 }
 
 /// Resolves a call to a function id and its result type. Errors are the message texts.
+/// Accepted argument counts (min, max) of each scalar function.
+fn arity_of(id: &str) -> (usize, usize) {
+    const MANY: usize = usize::MAX;
+    match id {
+        "now" | "pi" | "e" | "tau" => (0, 0),
+        "case" => (2, MANY),
+        "coalesce" | "greatest" | "least" | "concat" | "mv_append" => (1, MANY),
+        "cidr_match" => (2, MANY),
+        "date_trunc" | "date_extract" | "split" | "left" | "right" | "starts_with" | "ends_with" | "pow"
+        | "atan2" | "hypot" | "repeat" | "mv_concat" | "mv_contains" | "clamp_min" | "clamp_max" => (2, 2),
+        "date_diff" | "replace" | "ip_prefix" | "clamp" => (3, 3),
+        "date_format" | "date_parse" | "round" | "log" | "mv_sort" => (1, 2),
+        "substring" | "locate" | "mv_slice" => (2, 3),
+        "bucket" => (2, 4),
+        _ => (1, 1),
+    }
+}
+
 pub fn resolve(name: &str, args: &[Ex]) -> Result<(&'static str, DataType), String> {
     let id = lower_static(name).ok_or_else(|| format!("Unknown function [{name}]"))?;
+    let (min, max) = arity_of(id);
+    if args.len() < min || args.len() > max {
+        return Err(format!(
+            "error building [{name}]: expects {} argument{}",
+            arity_text(min, max),
+            if max == 1 && min == 1 { "" } else { "s" }
+        ));
+    }
     let t = |i: usize| args.get(i).map(|a| a.ty).unwrap_or(DataType::Null);
     let arity = |min: usize, max: usize| -> Result<(), String> {
         if args.len() < min || args.len() > max {
@@ -849,9 +875,20 @@ fn sv_call(name: &str, v: &[Val], node: &Ex, _cx: &mut Ctx) -> Result<Val, Strin
                     "java.lang.IllegalArgumentException: Number parameter cannot be negative, found [{n}]"
                 ));
             }
+            if (n as u128) * (s(0).len() as u128) > 1_048_576 {
+                return Err("java.lang.IllegalArgumentException: Creating strings longer than [1048576] bytes is not supported".into());
+            }
             Val::Str(s(0).repeat(n as usize))
         }
-        "space" => Val::Str(" ".repeat(int(0).max(0) as usize)),
+        "space" => {
+            let n = int(0);
+            if !(0..=1_048_576).contains(&n) {
+                return Err(format!(
+                    "java.lang.IllegalArgumentException: Invalid number of spaces [{n}]"
+                ));
+            }
+            Val::Str(" ".repeat(n as usize))
+        }
         "substring" => {
             let chars: Vec<char> = s(0).chars().collect();
             let n = chars.len() as i64;

@@ -212,13 +212,13 @@ pub fn lex(src: &str) -> Result<Vec<Token>, LexError> {
                 Tok::Str(s)
             }
         } else {
-            let two = if i + 1 < b.len() { &src[i..i + 2] } else { "" };
-            let (t, n) = match two {
-                "==" => (Tok::Eq, 2),
-                "!=" => (Tok::Neq, 2),
-                "<=" => (Tok::Le, 2),
-                ">=" => (Tok::Ge, 2),
-                "::" => (Tok::Cast, 2),
+            let next = b.get(i + 1).copied().unwrap_or(0);
+            let (t, n) = match (c, next) {
+                (b'=', b'=') => (Tok::Eq, 2),
+                (b'!', b'=') => (Tok::Neq, 2),
+                (b'<', b'=') => (Tok::Le, 2),
+                (b'>', b'=') => (Tok::Ge, 2),
+                (b':', b':') => (Tok::Cast, 2),
                 _ => match c {
                     b'|' => (Tok::Pipe, 1),
                     b',' => (Tok::Comma, 1),
