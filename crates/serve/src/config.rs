@@ -1,6 +1,36 @@
 //! [`ServeConfig`]: the `[serve]` section of `crowsnest.toml` (listener, TLS, authentication,
 //! body limit, write-ahead log, lateness, sinks, followed files) and its validation
 //! ([`ServeConfig::check`]), which names the offending key in every message.
+//!
+//! ```toml
+//! listen = "0.0.0.0:8443"
+//! audit_path = "/audit"            # kube-apiserver --audit-webhook-config-file points here
+//! process_path = "/process"
+//! bearer_token_file = "/etc/crowsnest/tokens"
+//! body_limit = 16777216
+//! lateness = "5m"
+//! follow = ["/var/log/kubernetes/audit.log"]
+//! [tls]
+//! cert = "/etc/crowsnest/tls.crt"
+//! key = "/etc/crowsnest/tls.key"
+//! client_ca = "/etc/kubernetes/pki/ca.crt"   # mTLS; clients may use a token instead
+//! [wal]
+//! dir = "/var/lib/crowsnest"       # WAL, delivery records, sink queues, follow offsets
+//! segment_bytes = 67108864
+//! max_bytes = 2147483648
+//! [[sinks]]
+//! type = "file"
+//! path = "/var/log/crowsnest/alerts.ndjson"
+//! [[sinks]]
+//! type = "webhook"
+//! url = "https://hooks.slack.com/services/..."
+//! format = "slack"
+//! [[sinks]]
+//! type = "elasticsearch"
+//! url = "https://es:9200"
+//! index = "crowsnest-alerts"
+//! headers = [["Authorization", "ApiKey ..."]]
+//! ```
 
 use std::path::{Path, PathBuf};
 

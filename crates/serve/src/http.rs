@@ -3,7 +3,7 @@
 //! `/readyz`, `/metrics`.
 //!
 //! Ingest checks, in order: readiness (503), authentication (401 without credentials, 403
-//! with bad ones), content type (415), body size (413), shape and normalization (400, the
+//! with bad ones), content type and encoding (415), body size (413), shape and normalization (400, the
 //! whole batch), WAL capacity (429 with `Retry-After`). A 200 means the batch is fsynced.
 
 use std::io::BufReader;
@@ -225,6 +225,17 @@ async fn ingest(app: Arc<App>, kind: RecordKind, req: Request) -> Response {
                     other.as_deref().unwrap_or("(none)"),
                     accepted.join(" or ")
                 ),
+            );
+        }
+    }
+    if let Some(enc) = req.headers().get(header::CONTENT_ENCODING) {
+        let enc = enc.to_str().unwrap_or("?").trim().to_ascii_lowercase();
+        if enc != "identity" {
+            return reject(
+                &app,
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                format!("content encoding {enc} is not supported; send the body uncompressed"),
             );
         }
     }

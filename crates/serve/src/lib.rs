@@ -259,6 +259,7 @@ pub async fn start(
     let task = tokio::spawn(async move {
         shutdown.await;
         tracing::info!("shutting down: no new connections, draining");
+        app.ready.store(false, Ordering::SeqCst);
         let _ = stop_tx.send(true);
         let _ = server.await;
         let _ = ticker.await;

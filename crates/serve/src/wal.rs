@@ -334,8 +334,9 @@ impl Wal {
         Ok(())
     }
 
-    /// Deletes closed segments whose newest record was received before `cutoff` (nanos).
-    /// Returns how many were deleted.
+    /// Deletes closed segments whose newest record was received before `cutoff` (nanos), and
+    /// closes the current segment once its oldest record is past the cutoff (so that a slowly
+    /// filling segment expires too). Returns how many segments were deleted.
     pub fn trim(&mut self, cutoff: i64) -> io::Result<usize> {
         let mut removed = 0;
         while self.segments.len() > 1 && self.segments[0].newest < cutoff {
@@ -345,6 +346,10 @@ impl Wal {
         }
         if removed > 0 {
             sync_dir(&self.dir)?;
+        }
+        let cur = self.segments.last().expect("one segment");
+        if cur.bytes > 0 && cur.oldest < cutoff {
+            self.rotate()?;
         }
         Ok(removed)
     }

@@ -133,6 +133,17 @@ async fn bad_input_status_codes() {
     // 415: not JSON
     let r = send("text/plain", body(&[("b1", "attack")])).await.unwrap();
     assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    // 415: a compressed body
+    let r = c
+        .post(&audit)
+        .bearer_auth(TOKEN)
+        .header("content-type", "application/json")
+        .header("content-encoding", "gzip")
+        .body(body(&[("b1", "attack")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
     // 413: over the body limit (declared length, and streamed without a length)
     let big: Vec<_> = (0..40)
         .map(|i| audit_event(&format!("big{i}"), "attack"))
@@ -209,7 +220,7 @@ async fn bad_input_status_codes() {
         .await
         .unwrap();
     for line in [
-        "crowsnest_requests_rejected_total{reason=\"unsupported_media_type\"} 1",
+        "crowsnest_requests_rejected_total{reason=\"unsupported_media_type\"} 2",
         "crowsnest_requests_rejected_total{reason=\"too_large\"} 2",
         "crowsnest_requests_rejected_total{reason=\"bad_request\"} 5",
         "crowsnest_events_received_total{endpoint=\"process\"} 2",
