@@ -31,6 +31,10 @@ use crate::engine::{Engine, normalize};
 use crate::metrics::Metrics;
 use crate::wal::{RecordKind, WalError};
 
+/// A request's headers must arrive within this time, its body within `BODY_TIMEOUT`.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+const BODY_TIMEOUT: Duration = Duration::from_secs(120);
+
 /// Whether the connection presented a verified client certificate.
 #[derive(Clone, Copy, Debug)]
 struct Peer {
@@ -138,7 +142,7 @@ fn reject(app: &App, status: StatusCode, reason: &str, message: String) -> Respo
                 header::HeaderValue::from_static("Bearer"),
             );
         }
-        StatusCode::TOO_MANY_REQUESTS => {
+        StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE => {
             resp.headers_mut()
                 .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
         }
@@ -255,10 +259,21 @@ async fn ingest(app: Arc<App>, kind: RecordKind, req: Request) -> Response {
     if declared.is_some_and(|n| n > app.body_limit as u64) {
         return too_large(&app);
     }
-    let body = match Limited::new(req.into_body(), app.body_limit).collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => return too_large(&app),
-        Err(e) => {
+    let collect = Limited::new(req.into_body(), app.body_limit).collect();
+    let body = match tokio::time::timeout(BODY_TIMEOUT, collect).await {
+        Err(_) => {
+            return reject(
+                &app,
+                StatusCode::REQUEST_TIMEOUT,
+                "timeout",
+                format!("the body did not arrive within {}s", BODY_TIMEOUT.as_secs()),
+            );
+        }
+        Ok(Ok(b)) => b.to_bytes(),
+        Ok(Err(e)) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
+            return too_large(&app);
+        }
+        Ok(Err(e)) => {
             return reject(
                 &app,
                 StatusCode::BAD_REQUEST,
@@ -377,7 +392,11 @@ where
         req.extensions_mut().insert(peer);
         router.clone().oneshot(req.map(Body::new))
     });
-    let builder = auto::Builder::new(TokioExecutor::new());
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT);
     let conn = builder.serve_connection(io, svc);
     let _ = watcher.watch(conn.into_owned()).await;
 }

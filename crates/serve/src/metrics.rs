@@ -106,7 +106,7 @@ pub struct Metrics {
     /// Batches accepted, by endpoint.
     pub batches_accepted: Labeled,
     /// Requests rejected, by reason (`too_large`, `bad_request`, `unsupported_media_type`,
-    /// `unauthenticated`, `forbidden`, `wal_full`, `not_ready`, `internal`).
+    /// `unauthenticated`, `forbidden`, `wal_full`, `not_ready`, `timeout`, `internal`).
     pub rejected: Labeled,
     pub wal_bytes: AtomicU64,
     pub wal_segments: AtomicU64,

@@ -295,14 +295,28 @@ async fn operations_endpoints_and_plain_http() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
+    // an event stamped long ago is evaluated, and counted as late
+    let mut old = audit_event("h2", "calm");
+    old["@timestamp"] = "2020-01-01T00:00:00Z".into();
+    let r = c
+        .post(format!("{}/audit", srv.base))
+        .bearer_auth(TOKEN)
+        .header("content-type", "application/json")
+        .body(event_list(&[old, audit_event("h3", "calm")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
     let alerts = srv.alerts.clone();
     assert!(wait_for(Duration::from_secs(10), || alert_ids(&alerts) == vec!["alert-h1"]));
     let r = c.get(format!("{}/metrics", srv.base)).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let m = r.text().await.unwrap();
     assert!(m.contains("# TYPE crowsnest_wal_append_seconds histogram"));
-    assert!(m.contains("crowsnest_wal_append_seconds_count 1\n"));
-    assert!(m.contains("crowsnest_batches_accepted_total{endpoint=\"audit\"} 1\n"));
+    assert!(m.contains("crowsnest_wal_append_seconds_count 2\n"));
+    assert!(m.contains("crowsnest_batches_accepted_total{endpoint=\"audit\"} 2\n"));
+    assert!(m.contains("crowsnest_events_received_total{endpoint=\"audit\"} 3\n"));
+    assert!(m.contains("crowsnest_late_events_total 1\n"), "{m}");
     srv.shutdown().await;
 }
 
