@@ -265,6 +265,43 @@ impl<'a> Analyzer<'a> {
 
     /// SORT followed (through row-preserving stages) by LIMIT n becomes a top-n.
     fn fold_top_n(&mut self) {
+        // a filter right after a sort commutes with it (then SORT + LIMIT can meet)
+        let mut moved = true;
+        while moved {
+            moved = false;
+            for i in 0..self.stages.len().saturating_sub(1) {
+                if matches!(self.stages[i], Stage::Sort(_)) && matches!(self.stages[i + 1], Stage::Filter(_))
+                {
+                    self.stages.swap(i, i + 1);
+                    moved = true;
+                }
+            }
+        }
+        // a sort that only feeds an aggregation is irrelevant (Elasticsearch prunes it too)
+        let mut i = 0;
+        while i < self.stages.len() {
+            if matches!(self.stages[i], Stage::Sort(_)) {
+                let feeds_stats = self.stages[i + 1..]
+                    .iter()
+                    .find(|st| {
+                        !matches!(
+                            st,
+                            Stage::Append(_)
+                                | Stage::Project(_)
+                                | Stage::Filter(_)
+                                | Stage::Dissect(..)
+                                | Stage::Grok(..)
+                        )
+                    })
+                    .is_some_and(|st| matches!(st, Stage::Stats(_)));
+                if feeds_stats {
+                    self.stages.remove(i);
+                    self.widths.remove(i);
+                    continue;
+                }
+            }
+            i += 1;
+        }
         for i in 0..self.stages.len() {
             if let Stage::Sort(keys) = &self.stages[i] {
                 for j in i + 1..self.stages.len() {

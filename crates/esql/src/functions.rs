@@ -86,12 +86,10 @@ pub const SCALARS: &[&str] = &[
     "space",
     "to_text",
     "to_keyword",
-    "md5",
-    "sha1",
-    "sha256",
     "bit_length",
     "byte_length",
     "mv_contains",
+    "mv_zip",
     "clamp",
     "clamp_min",
     "clamp_max",
@@ -129,6 +127,7 @@ fn arity_of(id: &str) -> (usize, usize) {
         "date_trunc" | "date_extract" | "split" | "left" | "right" | "starts_with" | "ends_with" | "pow"
         | "atan2" | "hypot" | "repeat" | "mv_concat" | "mv_contains" | "clamp_min" | "clamp_max" => (2, 2),
         "date_diff" | "replace" | "ip_prefix" | "clamp" => (3, 3),
+        "mv_zip" => (2, 3),
         "date_format" | "date_parse" | "round" | "log" | "mv_sort" => (1, 2),
         "substring" | "locate" | "mv_slice" => (2, 3),
         "bucket" => (2, 4),
@@ -205,9 +204,7 @@ pub fn resolve(name: &str, args: &[Ex]) -> Result<(&'static str, DataType), Stri
         }
         "to_string" | "to_str" | "to_keyword" | "to_lower" | "to_upper" | "substring" | "concat"
         | "replace" | "split" | "trim" | "ltrim" | "rtrim" | "left" | "right" | "mv_concat"
-        | "url_decode" | "url_encode" | "reverse" | "repeat" | "space" | "md5" | "sha1" | "sha256" => {
-            DataType::Keyword
-        }
+        | "url_decode" | "url_encode" | "reverse" | "repeat" | "space" | "mv_zip" => DataType::Keyword,
         "to_text" => DataType::Text,
         "to_integer" | "to_int" | "length" | "locate" | "mv_count" | "bit_length" | "byte_length" => {
             DataType::Integer
@@ -405,6 +402,27 @@ pub fn eval_call(node: &Ex, name: &str, args: &[Ex], row: &[Val], cx: &mut Ctx) 
             let sep = vals[1].render();
             let parts: Vec<String> = vals[0].values().iter().map(Val::render).collect();
             return Val::Str(parts.join(&sep));
+        }
+        "mv_zip" => {
+            // pairs values position by position; the shorter side contributes nothing past its end
+            if vals[0].is_null() && vals[1].is_null() {
+                return Val::Null;
+            }
+            let sep = match vals.get(2) {
+                Some(Val::Null) => return Val::Null,
+                Some(v) => v.render(),
+                None => ",".to_string(),
+            };
+            let (a, b) = (vals[0].values(), vals[1].values());
+            let n = a.len().max(b.len());
+            let out = (0..n)
+                .map(|i| match (a.get(i), b.get(i)) {
+                    (Some(x), Some(y)) => Val::Str(format!("{}{sep}{}", x.render(), y.render())),
+                    (Some(x), None) | (None, Some(x)) => Val::Str(x.render()),
+                    (None, None) => Val::Null,
+                })
+                .collect();
+            return Val::from_values(out);
         }
         "mv_append" => {
             let mut out = Vec::new();
@@ -1076,16 +1094,15 @@ fn sv_call(name: &str, v: &[Val], node: &Ex, _cx: &mut Ctx) -> Result<Val, Strin
         "ip_prefix" => {
             let Val::Ip(ip) = &v[0] else { return Ok(Val::Null) };
             let is_v4 = ip[..12] == [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff];
-            let (len, max, kind) = if is_v4 {
-                (int(1), 32, "v4")
-            } else {
-                (int(2), 128, "v6")
-            };
-            if len < 0 || len > max {
-                return Err(format!(
-                    "java.lang.IllegalArgumentException: Prefix length {kind} must be in range [0, {max}], found {len}"
-                ));
+            // both lengths are validated, whatever the address family
+            for (l, max, kind) in [(int(1), 32, "v4"), (int(2), 128, "v6")] {
+                if !(0..=max).contains(&l) {
+                    return Err(format!(
+                        "java.lang.IllegalArgumentException: Prefix length {kind} must be in range [0, {max}], found {l}"
+                    ));
+                }
             }
+            let len = if is_v4 { int(1) } else { int(2) };
             let bits = if is_v4 { len + 96 } else { len };
             let a = u128::from_be_bytes(*ip);
             let mask = if bits == 0 { 0 } else { u128::MAX << (128 - bits) };
@@ -1095,7 +1112,6 @@ fn sv_call(name: &str, v: &[Val], node: &Ex, _cx: &mut Ctx) -> Result<Val, Strin
             }
             Val::Ip(r.to_be_bytes())
         }
-        "md5" | "sha1" | "sha256" => return Err(format!("{name} is not available")),
         _ => Val::Null,
     })
 }

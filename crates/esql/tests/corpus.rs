@@ -181,3 +181,16 @@ fn grok_typed_captures() {
     assert_eq!(r.columns[0].data_type, "integer");
     assert_eq!(r.rows, vec![vec![Value::Int(42)]]);
 }
+
+#[test]
+fn sort_where_limit_and_sort_before_stats() {
+    let r = row_query("ROW a = [3, 1, 2] | MV_EXPAND a | SORT a DESC | WHERE a < 3 | LIMIT 1");
+    assert_eq!(r.rows, vec![vec![Value::Int(2)]]);
+    let r = row_query("ROW a = [3, 1, 2] | MV_EXPAND a | SORT a | STATS m = MAX(a)");
+    assert_eq!(r.rows, vec![vec![Value::Int(3)]]);
+    let r = row_query("ROW a = [1, 2], b = [\"x\", \"y\", \"z\"] | EVAL z = MV_ZIP(a, b, \"-\")");
+    assert_eq!(
+        r.rows[0][2],
+        Value::Array(vec![Value::from("1-x"), Value::from("2-y"), Value::from("z")])
+    );
+}
