@@ -18,6 +18,9 @@ pub struct Corpus {
     pub events: Option<u64>,
     /// Seconds the generator took.
     pub generate_secs: Option<f64>,
+    /// Attacks the generator injected (each should raise alerts): none in a corpus shorter than
+    /// one of its 20-minute scenario slots of simulated time.
+    pub incidents: Option<u64>,
 }
 
 /// Writes about `bytes` of raw audit log (attacks injected, as `crowsnest generate --bytes`) to
@@ -47,6 +50,7 @@ pub fn generate(path: &Path, bytes: u64, seed: u64) -> anyhow::Result<Corpus> {
         bytes: size,
         events: Some(truth.audit_events),
         generate_secs: Some(wall),
+        incidents: Some(truth.incidents.len() as u64),
     })
 }
 
@@ -61,5 +65,6 @@ pub fn existing(path: &Path) -> anyhow::Result<Corpus> {
         bytes: meta.len(),
         events: None,
         generate_secs: None,
+        incidents: None,
     })
 }

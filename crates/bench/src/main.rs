@@ -17,10 +17,24 @@ use bench::report::{DuckdbResult, Pass, PassKind, Report, SizeRun};
 use bench::size::{label, parse_size};
 use clap::Parser;
 
-/// The Elastic rule corpus, relative to this crate: `<repo>/../shared/elastic-rules`.
-const ELASTIC_RULES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/elastic-rules");
-/// The DuckDB comparison script: `<repo>/bench/duckdb_compare`.
-const DUCKDB_SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../bench/duckdb_compare");
+/// The Elastic rule corpus: `../shared/elastic-rules` from the repository root.
+const ELASTIC_RULES: &str = "../shared/elastic-rules";
+/// The DuckDB comparison script, from the repository root.
+const DUCKDB_SCRIPT: &str = "bench/duckdb_compare";
+
+/// A default path given relative to the repository root: as is when it exists from the current
+/// directory (the benchmark is run from the root), else from the root this binary was built in.
+fn from_repo_root(relative: &Path) -> PathBuf {
+    if relative.is_absolute() || relative.exists() {
+        return relative.to_path_buf();
+    }
+    let built_in = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")).join(relative);
+    if built_in.exists() {
+        built_in
+    } else {
+        relative.to_path_buf()
+    }
+}
 
 /// What a run measures (`--only`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -78,10 +92,10 @@ struct Args {
     /// The crowsnest binary (default: next to this executable).
     #[arg(long, value_name = "PATH")]
     crowsnest: Option<PathBuf>,
-    /// Rules for the all-rules hunt.
+    /// Rules for the all-rules hunt (relative paths: from the repository root).
     #[arg(long, value_name = "DIR", default_value = ELASTIC_RULES)]
     rules_dir: PathBuf,
-    /// The DuckDB comparison script.
+    /// The DuckDB comparison script (relative paths: from the repository root).
     #[arg(long, value_name = "PATH", default_value = DUCKDB_SCRIPT)]
     duckdb_script: PathBuf,
     /// Which corpus the DuckDB comparison runs on (default: the size nearest 1G).
@@ -109,6 +123,8 @@ fn progress(msg: impl AsRef<str>) {
 }
 
 fn run(mut args: Args) -> anyhow::Result<()> {
+    args.rules_dir = from_repo_root(&args.rules_dir);
+    args.duckdb_script = from_repo_root(&args.duckdb_script);
     let parts: Vec<Part> = if !args.only.is_empty() {
         args.only.clone()
     } else if args.quick || !args.input.is_empty() {
@@ -208,8 +224,9 @@ fn run(mut args: Args) -> anyhow::Result<()> {
                 progress(format!("{lbl}: generating {} ...", path.display()));
                 let c = corpus::generate(&path, *size, args.seed)?;
                 progress(format!(
-                    "{lbl}: {} events, {:.1} MB in {:.1}s",
+                    "{lbl}: {} events, {} injected attacks, {:.1} MB in {:.1}s",
                     c.events.unwrap_or(0),
+                    c.incidents.unwrap_or(0),
                     c.bytes as f64 / MB,
                     c.generate_secs.unwrap_or(0.0)
                 ));
@@ -269,6 +286,7 @@ fn measure_corpus(
         file_bytes: corpus.bytes,
         generated_events: corpus.events,
         generate_secs: corpus.generate_secs,
+        generated_incidents: corpus.incidents,
         passes: Vec::new(),
     };
     let record = |run: &mut SizeRun, kind: PassKind, m: bench::measure::Measure| {

@@ -55,6 +55,8 @@ pub struct SizeRun {
     pub generated_events: Option<u64>,
     /// Seconds the generator took.
     pub generate_secs: Option<f64>,
+    /// Attacks the generator injected.
+    pub generated_incidents: Option<u64>,
     pub passes: Vec<Pass>,
 }
 
@@ -326,11 +328,15 @@ impl Report {
                 .generated_events
                 .map(|e| format!(", {e} events"))
                 .unwrap_or_default();
+            let inc = r
+                .generated_incidents
+                .map(|i| format!(", {i} injected attacks"))
+                .unwrap_or_default();
             let gs = r
                 .generate_secs
                 .map(|g| format!(", generated in {g:.1}s"))
                 .unwrap_or_default();
-            s += &format!("- {}: {} MB{ev}{gs}\n", r.label, mb(r.file_bytes));
+            s += &format!("- {}: {} MB{ev}{inc}{gs}\n", r.label, mb(r.file_bytes));
         }
         s += "\n";
         s += &self.table();
@@ -388,6 +394,7 @@ mod tests {
             file_bytes: bytes,
             generated_events: Some(bytes / 1000),
             generate_secs: None,
+            generated_incidents: None,
             passes: vec![
                 Pass {
                     kind: PassKind::ParseDom,
