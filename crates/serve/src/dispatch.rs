@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, Sender};
+use std::sync::mpsc::Receiver;
 use std::thread::JoinHandle;
 
 use events::{Document, Map};
@@ -18,8 +18,6 @@ pub enum DispatchMsg {
     Alert(Map),
     /// Forget delivery records older than this (nanos).
     Trim(i64),
-    /// Answer once every earlier message is handled.
-    Barrier(Sender<()>),
     /// Close the sinks and end the thread.
     Stop,
 }
@@ -83,9 +81,6 @@ fn run(mut targets: Vec<Target>, metrics: Arc<Metrics>, rx: Receiver<DispatchMsg
                             tracing::error!(sink = t.sink.name(), error = %e, "delivery record trim failed");
                         }
                     }
-                }
-                DispatchMsg::Barrier(done) => {
-                    let _ = done.send(());
                 }
                 DispatchMsg::Stop => stop = true,
             }

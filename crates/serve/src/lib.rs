@@ -139,6 +139,7 @@ pub async fn start(
         }
         Err(std::fs::TryLockError::Error(e)) => anyhow::bail!("{}: {e}", state.join("LOCK").display()),
     }
+    let (listener, addr) = http::bind(&config.listen).await?;
     let metrics = Arc::new(Metrics::default());
 
     // Sinks and the dispatcher first: replay may raise alerts.
@@ -152,7 +153,6 @@ pub async fn start(
     let (alerts_tx, alerts_rx) = std::sync::mpsc::channel();
     let dispatcher = dispatch::start(built, &state, metrics.clone(), alerts_rx)?;
 
-    let (listener, addr) = http::bind(&config.listen).await?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
 
     // Answer /healthz and /readyz (not ready) while the WAL is replayed.
