@@ -1196,9 +1196,10 @@ pub fn trunc_date(ms: i64, span: &Val) -> Option<i64> {
         Val::Duration(d) if *d > 0 => Some(ms - ms.rem_euclid(*d)),
         Val::Period(months, days) if *months > 0 && *days == 0 => {
             let dt = Utc.timestamp_millis_opt(ms).single()?;
-            let total = dt.year() as i64 * 12 + dt.month0() as i64;
+            // months counted from 0001-01, as java.time's proleptic calendar aligns them
+            let total = (dt.year() as i64 - 1) * 12 + dt.month0() as i64;
             let t = total - total.rem_euclid(*months as i64);
-            let d = NaiveDate::from_ymd_opt(t.div_euclid(12) as i32, (t.rem_euclid(12) + 1) as u32, 1)?;
+            let d = NaiveDate::from_ymd_opt((t.div_euclid(12) + 1) as i32, (t.rem_euclid(12) + 1) as u32, 1)?;
             Some(Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0)?).timestamp_millis())
         }
         Val::Period(0, days) if *days > 0 => {

@@ -173,7 +173,7 @@ impl Query {
         match &self.inner.plan.source {
             SourcePlan::From(fields) => fields
                 .iter()
-                .filter(|f| f.kind == plan::FieldKind::Source)
+                .filter(|f| f.kind == plan::FieldKind::Source && f.load)
                 .map(|f| f.name.clone())
                 .collect(),
             SourcePlan::Row(_) => Vec::new(),

@@ -347,6 +347,17 @@ fn unsupported(query: &str) -> Option<String> {
             ));
         }
     }
+    for ty in [
+        "geo_point",
+        "geo_shape",
+        "cartesian_point",
+        "cartesian_shape",
+        "aggregate_metric_double",
+    ] {
+        if lower.contains(ty) {
+            return Some(format!("uses the `{ty}` type, outside the supported types"));
+        }
+    }
     if lower.trim_start().starts_with("set ") {
         return Some("SET settings (time zones, unmapped fields) are not supported".into());
     }
@@ -385,13 +396,23 @@ fn run_case(case: &Case, datasets: &BTreeMap<String, Option<Dataset>>) -> Outcom
     }
     let mut catalog = Catalog::new();
     let mut docs: Vec<Document> = Vec::new();
-    for name in dataset_of(&case.query).unwrap_or_default() {
-        match datasets.get(&name) {
-            Some(Some(ds)) => {
-                catalog.extend(&ds.catalog);
-                docs.extend(ds.docs.iter().cloned());
+    for pattern in dataset_of(&case.query).unwrap_or_default() {
+        // index patterns (`emp*`) match dataset names
+        let names: Vec<&String> = datasets
+            .keys()
+            .filter(|n| esql::analyzer::pattern_matches(&pattern, n))
+            .collect();
+        if names.is_empty() {
+            return Outcome::Skip(format!("dataset `{pattern}` is not part of the conformance data"));
+        }
+        for name in names {
+            match &datasets[name] {
+                Some(ds) => {
+                    catalog.extend(&ds.catalog);
+                    docs.extend(ds.docs.iter().cloned());
+                }
+                None => return Outcome::Skip(format!("dataset `{name}` could not be loaded")),
             }
-            _ => return Outcome::Skip(format!("dataset `{name}` is not part of the conformance data")),
         }
     }
     let q = match esql::compile(&case.query, &catalog) {
