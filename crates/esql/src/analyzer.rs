@@ -496,7 +496,7 @@ impl<'a> Analyzer<'a> {
                 span,
                 format!(
                     "{cmd} only supports KEYWORD or TEXT values, found expression [{}] type [{}]",
-                    &self.src[ex_span_text(ex)],
+                    ex.loc.text,
                     ex.ty.name().to_ascii_uppercase()
                 ),
             ))
@@ -1356,11 +1356,6 @@ impl<'a> Analyzer<'a> {
             .map_err(|m| self.err(e.span.clone(), m))?;
         Ok(ex)
     }
-}
-
-fn ex_span_text(ex: &Ex) -> std::ops::Range<usize> {
-    let _ = ex;
-    0..0
 }
 
 fn ordinal(n: usize) -> &'static str {

@@ -48,7 +48,7 @@ impl Diagnostic {
             span: clamp(&self.span, source.len()),
         };
         let handler = miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
-            .with_width(120);
+            .with_width(400);
         let mut out = String::new();
         if handler.render_report(&mut out, &report).is_err() {
             out = format!("{}\n", report.message);
@@ -60,6 +60,10 @@ impl Diagnostic {
 fn clamp(span: &Range<usize>, len: usize) -> miette::SourceSpan {
     let start = span.start.min(len);
     let end = span.end.clamp(start, len);
+    if start == end && start == len && len > 0 {
+        // the end of input: point at the last character so the caret shows
+        return (len - 1, 1).into();
+    }
     (start, end - start).into()
 }
 

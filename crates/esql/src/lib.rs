@@ -3,15 +3,28 @@
 //!
 //! [`compile`] parses and analyzes a query against a field [`events::Catalog`] (unknown columns
 //! are errors, as in Elasticsearch), producing a [`Query`]. A query runs as an [`Execution`]:
-//! documents are [`Execution::push`]ed one at a time (after a cheap [`Query::prefilter`] the
-//! caller may use to skip documents early), partial states of executions over different inputs
+//! documents are [`Execution::push`]ed one at a time, partial executions over different inputs
 //! can be [`Execution::merge`]d, and [`Execution::finish`] yields the [`QueryResult`] with
-//! per-row provenance (group key, contributing `_id`s).
+//! per-row provenance (group key, contributing `_id`s). [`Query::prefilter`] is a cheap check
+//! of the WHERE conditions that precede any EVAL result/STATS, reading only their fields; it
+//! returns false only for documents that can never contribute. `push` applies the same check
+//! before loading the rest of a document, so calling `prefilter` first is optional.
+//!
+//! Execution keeps bounded state: the first pipeline breaker holds per-group mergeable
+//! aggregate states (STATS), a top-N buffer (SORT + LIMIT, including the implicit
+//! `LIMIT 1000`) or the first N rows (LIMIT); later commands run on those rows at `finish`.
+//! ROW queries produce their row when the execution starts ([`run`] with no documents).
+//!
+//! The public API is the contract of the task, plus: [`Query::columns`] (output columns
+//! without running), [`Query::source`], [`functions::SCALARS`] and [`agg::AGGREGATES`] (the
+//! supported function names), [`types`] (value formatting helpers used by the conformance
+//! harness).
 //!
 //! Modules: [`lexer`], [`parser`] and [`ast`] (syntax), [`analyzer`] (names and types into a
 //! [`plan`]), [`expr`] and [`functions`] (evaluation), [`agg`] (aggregates), [`exec`]
-//! (streaming execution), [`like`] (LIKE/RLIKE translation), [`dissect`], [`grok`], [`kql`],
-//! [`datefmt`], [`types`], [`diag`].
+//! (streaming execution), [`like`] (LIKE), [`lucene`] (RLIKE's Lucene regular expressions),
+//! [`dissect`], [`grok`], [`kql`] (the `KQL()` function), [`datefmt`], [`types`], [`diag`],
+//! [`fxhash`].
 
 pub mod agg;
 pub mod analyzer;

@@ -65,7 +65,10 @@ fn odd_query_text_never_panics() {
     let catalog = Catalog::ecs();
     for end in 0..=base.len() {
         if base.is_char_boundary(end) {
-            let _ = esql::compile(&base[..end], &catalog);
+            if let Err(d) = esql::compile(&base[..end], &catalog) {
+                let text = d.render("q", &base[..end]);
+                assert!(text.contains(d.message()), "{text}");
+            }
         }
     }
     for q in [
