@@ -103,6 +103,8 @@ fn run(mut targets: Vec<Target>, metrics: Arc<Metrics>, rx: Receiver<DispatchMsg
 struct Prepared {
     id: Option<String>,
     line: String,
+    rule: String,
+    severity: String,
 }
 
 fn prepare(metrics: &Metrics, targets: &[Target], alert: Map) -> Option<Prepared> {
@@ -113,9 +115,14 @@ fn prepare(metrics: &Metrics, targets: &[Target], alert: Map) -> Option<Prepared
         r if r.is_empty() => text("kibana.alert.rule.rule_id"),
         r => r,
     };
-    metrics.alerts.add(&[&rule, &text("kibana.alert.severity")], 1);
+    let severity = text("kibana.alert.severity");
     match serde_json::to_string(&doc.source) {
-        Ok(line) => Some(Prepared { id, line }),
+        Ok(line) => Some(Prepared {
+            id,
+            line,
+            rule,
+            severity,
+        }),
         Err(e) => {
             tracing::error!(error = %e, "alert not serializable; dropped");
             for t in targets {
@@ -131,20 +138,25 @@ fn dispatch(targets: &mut [Target], metrics: &Metrics, alerts: Vec<Map>) {
         .into_iter()
         .filter_map(|a| prepare(metrics, targets, a))
         .collect();
+    // An alert counts as raised when it is new to at least one sink (a replay raises
+    // delivered alerts again; those are not counted twice).
+    let mut new = vec![false; prepared.len()];
     for t in targets.iter_mut() {
         let name = t.sink.name().to_string();
         // Not yet delivered to this sink (and not twice within the batch).
         let mut seen = HashSet::new();
-        let todo: Vec<&Prepared> = prepared
-            .iter()
-            .filter(|p| match &p.id {
+        let mut todo: Vec<&Prepared> = Vec::new();
+        for (p, is_new) in prepared.iter().zip(new.iter_mut()) {
+            match &p.id {
                 Some(id) if t.log.contains(id) || !seen.insert(id.as_str()) => {
                     metrics.alerts_suppressed.add(&[&name], 1);
-                    false
                 }
-                _ => true,
-            })
-            .collect();
+                _ => {
+                    *is_new = true;
+                    todo.push(p);
+                }
+            }
+        }
         if todo.is_empty() {
             continue;
         }
@@ -171,5 +183,8 @@ fn dispatch(targets: &mut [Target], metrics: &Metrics, alerts: Vec<Map>) {
                 tracing::error!(sink = %name, error = %e, alert = %p.line, "alert not delivered");
             }
         }
+    }
+    for (p, _) in prepared.iter().zip(&new).filter(|(_, n)| **n) {
+        metrics.alerts.add(&[&p.rule, &p.severity], 1);
     }
 }

@@ -116,7 +116,8 @@ pub struct Metrics {
     /// Replayed records the normalizer refused (skipped).
     pub wal_replay_errors: AtomicU64,
     pub eval: Histogram,
-    /// Alerts raised, by rule and severity (before de-duplication).
+    /// Alerts raised, by rule and severity (each alert id once: replayed alerts that every
+    /// sink already has are not counted).
     pub alerts: Labeled,
     /// Alerts handed durably to a sink, by sink.
     pub alerts_delivered: Labeled,

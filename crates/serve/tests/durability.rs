@@ -254,6 +254,11 @@ max_files = 200
             >= after_run2.len() as u64),
         "the replayed alerts were not all suppressed"
     );
+    let m = c.get(format!("{base}/metrics")).send().unwrap().text().unwrap();
+    assert!(
+        !m.contains("crowsnest_alerts_total{"),
+        "replayed alerts counted as new:\n{m}"
+    );
     terminate(child);
     assert_eq!(alert_ids(&alerts), after_run2);
 }
