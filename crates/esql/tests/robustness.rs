@@ -64,11 +64,11 @@ fn odd_query_text_never_panics() {
                 | eval t = date_trunc(1 minute, @timestamp) | stats c = count(*) by t | keep c | sort c desc | limit 3";
     let catalog = Catalog::ecs();
     for end in 0..=base.len() {
-        if base.is_char_boundary(end) {
-            if let Err(d) = esql::compile(&base[..end], &catalog) {
-                let text = d.render("q", &base[..end]);
-                assert!(text.contains(d.message()), "{text}");
-            }
+        if base.is_char_boundary(end)
+            && let Err(d) = esql::compile(&base[..end], &catalog)
+        {
+            let text = d.render("q", &base[..end]);
+            assert!(text.contains(d.message()), "{text}");
         }
     }
     for q in [
