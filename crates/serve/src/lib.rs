@@ -14,6 +14,15 @@
 //! The engine that evaluates rules and the normalization of raw events are supplied by the
 //! caller through [`Detector`] and [`Normalizer`]; this crate depends only on `events`.
 //!
+//! Delivery guarantees. A 200 means the batch is fsynced (group commit). An alert is recorded
+//! as delivered per sink after the sink took it durably, and a replay re-raises alerts with the
+//! same ids, which the records filter: exactly once for the file sink (whose current file is
+//! also scanned at start-up, closing the gap between its write and the record) and the
+//! Elasticsearch sink (`create` by `_id`); at least once at one boundary for stdout (a crash
+//! between the write and the record) and the webhook (between a successful POST and the queue
+//! offset save). A followed file may feed a few lines twice after a crash (between the WAL
+//! append and the offset save); their alerts are de-duplicated, window counts may not be.
+//!
 //! API beside the contract: [`start`] returns a [`Server`] handle (bound address, readiness)
 //! and [`run`] is `start` followed by [`Server::wait`]; [`shutdown_signal`] resolves on
 //! SIGTERM or SIGINT.
