@@ -572,6 +572,9 @@ pub fn eval_call(node: &Ex, name: &str, args: &[Ex], row: &[Val], cx: &mut Ctx) 
             );
         }
         "to_version" => return map_values(&vals[0], |v| Ok(Val::Str(v.render())), node, cx),
+        // TO_LOWER/TO_UPPER take multi-valued input value by value (ES|QL function reference)
+        "to_lower" => return map_values(&vals[0], |v| Ok(Val::Str(v.render().to_lowercase())), node, cx),
+        "to_upper" => return map_values(&vals[0], |v| Ok(Val::Str(v.render().to_uppercase())), node, cx),
         "to_degrees" | "to_radians" => {
             let deg = name == "to_degrees";
             return map_values(

@@ -194,3 +194,16 @@ fn sort_where_limit_and_sort_before_stats() {
         Value::Array(vec![Value::from("1-x"), Value::from("2-y"), Value::from("z")])
     );
 }
+
+#[test]
+fn to_lower_maps_multi_values() {
+    // ES|QL reference, TO_LOWER: `ROW v = TO_LOWER(["Some", "Text"])` is `["some", "text"]`
+    let r = row_query(r#"ROW v = TO_LOWER(["Some", "Text"]), u = TO_UPPER("a")"#);
+    assert_eq!(
+        r.rows,
+        vec![vec![
+            Value::Array(vec![Value::from("some"), Value::from("text")]),
+            Value::from("A")
+        ]]
+    );
+}
