@@ -441,3 +441,60 @@ async fn not_ready_while_replaying_and_one_server_per_state_dir() {
     let _ = tx.send(());
     server.wait().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graceful_shutdown_finishes_requests_in_flight_and_refuses_new_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = Pki::new(dir.path());
+    let mut srv = start(&pki, dir.path(), |_| {}).await;
+    let c = pki.client(None);
+    let audit = format!("{}/audit", srv.base);
+    // A request whose body arrives slowly, in three parts.
+    let text = body(&[("g1", "attack")]);
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<String, std::io::Error>>(4);
+    let parts: Vec<String> = vec![
+        text[..10].to_string(),
+        text[10..20].to_string(),
+        text[20..].to_string(),
+    ];
+    let slow = tokio::spawn({
+        let c = c.clone();
+        let audit = audit.clone();
+        async move {
+            c.post(&audit)
+                .bearer_auth(TOKEN)
+                .header("content-type", "application/json")
+                .body(reqwest::Body::wrap_stream(
+                    tokio_stream::wrappers::ReceiverStream::new(rx),
+                ))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    });
+    tx.send(Ok(parts[0].clone())).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Shutdown starts while the request is being received.
+    let _ = srv.stop.take().unwrap().send(());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // No new connections.
+    assert!(
+        pki.client(None)
+            .get(format!("{}/healthz", srv.base))
+            .send()
+            .await
+            .is_err()
+    );
+    tx.send(Ok(parts[1].clone())).await.unwrap();
+    tx.send(Ok(parts[2].clone())).await.unwrap();
+    drop(tx);
+    assert_eq!(slow.await.unwrap(), StatusCode::OK);
+    srv.server.take().unwrap().wait().await.unwrap();
+    // The batch was accepted before the end: its alert is raised after a restart (replay).
+    assert!(alert_ids(&srv.alerts).is_empty() || alert_ids(&srv.alerts) == ["alert-g1"]);
+    let srv = start(&pki, dir.path(), |_| {}).await;
+    let alerts = srv.alerts.clone();
+    assert!(wait_for(Duration::from_secs(10), || alert_ids(&alerts) == ["alert-g1"]));
+    srv.shutdown().await;
+}
