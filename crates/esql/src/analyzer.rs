@@ -384,7 +384,7 @@ impl<'a> Analyzer<'a> {
                         if p.contains('*') {
                             return Err(self.err(span.clone(), format!("No matches found for pattern [{p}]")));
                         }
-                        return Err(self.err(span.clone(), format!("Unknown column [{p}]")));
+                        return Err(self.err(span.clone(), unknown_column(p, layout)));
                     }
                 }
                 let idx: Vec<usize> = (0..layout.len()).filter(|&i| !dropped[i]).collect();
@@ -398,7 +398,7 @@ impl<'a> Analyzer<'a> {
                         self.consts.insert(new.clone(), c);
                     }
                     let Some(i) = lookup(layout, old) else {
-                        return Err(self.err(span.clone(), format!("Unknown column [{old}]")));
+                        return Err(self.err(span.clone(), unknown_column(old, layout)));
                     };
                     let ty = layout[i].1;
                     let w = layout.len();
@@ -434,7 +434,7 @@ impl<'a> Analyzer<'a> {
             Command::MvExpand(name, span) => {
                 self.consts.remove(name);
                 let Some(i) = lookup(layout, name) else {
-                    return Err(self.err(span.clone(), format!("Unknown column [{name}]")));
+                    return Err(self.err(span.clone(), unknown_column(name, layout)));
                 };
                 self.push(Stage::MvExpand(i), layout.len());
             }
@@ -547,7 +547,7 @@ impl<'a> Analyzer<'a> {
                         return Err(self.err(span.clone(), format!("No matches found for pattern [{p}]")));
                     }
                 } else {
-                    return Err(self.err(span.clone(), format!("Unknown column [{p}]")));
+                    return Err(self.err(span.clone(), unknown_column(p, layout)));
                 }
             }
         }
@@ -760,11 +760,11 @@ impl<'a> Analyzer<'a> {
                             ),
                         ));
                     }
-                    return Err(self.err(e.span.clone(), format!("Unknown column [{name}]")));
+                    return Err(self.err(e.span.clone(), unknown_column(name, cx.input)));
                 }
                 match lookup(layout, name) {
                     Some(i) => mk(ExK::Col(i), layout[i].1),
-                    None => return Err(self.err(e.span.clone(), format!("Unknown column [{name}]"))),
+                    None => return Err(self.err(e.span.clone(), unknown_column(name, layout))),
                 }
             }
             ExprKind::Star => return Err(self.err(e.span.clone(), "'*' is only allowed in count(*)")),
@@ -1356,6 +1356,42 @@ impl<'a> Analyzer<'a> {
             .map_err(|m| self.err(e.span.clone(), m))?;
         Ok(ex)
     }
+}
+
+/// `Unknown column [x]`, with Elasticsearch's "did you mean" hint for near misses.
+fn unknown_column(name: &str, layout: &Layout) -> String {
+    let mut close: Vec<(usize, &str)> = layout
+        .iter()
+        .map(|(n, _)| (edit_distance(name, n), n.as_str()))
+        .filter(|(d, n)| *d > 0 && *d <= 2 && name.chars().count() > 2 * *d && n.len() > 2 * *d)
+        .collect();
+    close.sort();
+    close.dedup_by(|a, b| a.1 == b.1);
+    let names: Vec<&str> = close.iter().take(3).map(|(_, n)| *n).collect();
+    match names.as_slice() {
+        [] => format!("Unknown column [{name}]"),
+        [one] => format!("Unknown column [{name}], did you mean [{one}]?"),
+        many => format!(
+            "Unknown column [{name}], did you mean any of [{}]?",
+            many.join(", ")
+        ),
+    }
+}
+
+/// Levenshtein distance over characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
 }
 
 fn ordinal(n: usize) -> &'static str {

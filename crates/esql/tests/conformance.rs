@@ -1,7 +1,8 @@
 //! Runs Elasticsearch's own ES|QL spec tests (`*.csv-spec` under `shared/conformance/esql`)
 //! against their datasets and compares columns, rows (as multisets unless the query sorts) and
 //! warnings. Prints a pass/fail/skip table; fails when fewer cases pass than the threshold in
-//! `tests/conformance-threshold.txt`. Set `ESQL_CONFORMANCE_VERBOSE=1` to print each failure.
+//! `tests/conformance-threshold.txt`. Set `ESQL_CONFORMANCE_VERBOSE=1` to print each failure
+//! and each skipped case with its reason.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -572,6 +573,14 @@ fn conformance() {
                 }
                 Outcome::Skip(why) => {
                     s += 1;
+                    if verbose {
+                        println!(
+                            "SKIP {}:{} {}: {why}",
+                            f.file_name().unwrap().to_string_lossy(),
+                            c.line,
+                            c.name
+                        );
+                    }
                     let key = if why.starts_with("dataset") || why.starts_with("uses") {
                         why.clone()
                     } else {

@@ -66,3 +66,11 @@ fn type_and_function_errors() {
             .contains("user.name == 1")
     );
 }
+
+#[test]
+fn near_misses_get_a_suggestion() {
+    assert_eq!(
+        err("from logs-* | where user.nme == \"x\"").message(),
+        "Unknown column [user.nme], did you mean [user.name]?"
+    );
+}
