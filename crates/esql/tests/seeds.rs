@@ -383,3 +383,13 @@ fn conditions_on_now_are_not_pushed_down() {
     e.push(&d);
     assert_eq!(e.finish().rows, vec![vec![Value::Int(1)]]);
 }
+
+#[test]
+fn queries_and_executions_cross_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<esql::Query>();
+    send::<esql::Execution>();
+    send_sync::<esql::QueryResult>();
+    send_sync::<esql::Diagnostic>();
+}
