@@ -24,7 +24,8 @@ Examples:
   crowsnest normalize audit.log.gz --fields user.name,source.ip  the ECS documents Elastic would index
   crowsnest esql 'FROM logs-* | STATS n = COUNT(*) BY user.name' audit.log
   crowsnest eql 'any where event.action == \"delete\"' audit.log
-  crowsnest rules list                                          the bundled rules and whether they run")]
+  crowsnest rules list                                          the bundled rules and whether they run
+  crowsnest serve --config crowsnest.toml                        live: audit webhook, WAL, scheduled rules")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -39,6 +40,7 @@ enum Command {
     #[command(subcommand)]
     Rules(cmd::rules::RulesCommand),
     Generate(cmd::generate::Args),
+    Serve(cmd::serve::Args),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +52,7 @@ fn main() -> ExitCode {
         Command::Eql(a) => cmd::query::run_eql(a),
         Command::Rules(c) => cmd::rules::run(c),
         Command::Generate(a) => cmd::generate::run(a),
+        Command::Serve(a) => cmd::serve::run(a),
     };
     match result {
         Ok(code) => code,

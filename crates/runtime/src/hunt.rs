@@ -214,6 +214,10 @@ impl Hunt {
     pub fn advance(&mut self, now: i64, emit: &mut dyn FnMut(Map)) {
         for run in &mut self.runs {
             run.close_windows_through(now, emit);
+            if let State::Eql(st) = &mut run.state {
+                let matches = st.engine.advance(now);
+                run.raise_eql(matches, emit);
+            }
         }
     }
 

@@ -5,6 +5,7 @@ pub mod hunt;
 pub mod normalize;
 pub mod query;
 pub mod rules;
+pub mod serve;
 
 /// The result of a subcommand: an exit code, or an error printed as `error: ...` (exit 1).
 pub type CmdResult = anyhow::Result<std::process::ExitCode>;
