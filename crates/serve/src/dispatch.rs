@@ -55,6 +55,9 @@ pub fn start(
         .spawn(move || run(targets, metrics, rx))
 }
 
+/// Alerts that may wait for the dispatcher.
+pub const QUEUE: usize = 65_536;
+
 /// Most alerts handled per batch (one fsync per sink and per delivery record).
 const BATCH: usize = 1024;
 

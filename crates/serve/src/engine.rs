@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::Sender;
+use std::sync::mpsc::SyncSender;
 use std::time::Instant;
 
 use events::{Document, Map};
@@ -101,7 +101,7 @@ impl Durable {
 pub struct Engine {
     pub(crate) wal: Wal,
     detector: Box<dyn Detector>,
-    alerts: Sender<DispatchMsg>,
+    alerts: SyncSender<DispatchMsg>,
     metrics: Arc<Metrics>,
     lateness: i64,
 }
@@ -110,7 +110,7 @@ impl Engine {
     pub fn new(
         wal: Wal,
         detector: Box<dyn Detector>,
-        alerts: Sender<DispatchMsg>,
+        alerts: SyncSender<DispatchMsg>,
         metrics: Arc<Metrics>,
         lateness: i64,
     ) -> Self {

@@ -159,7 +159,8 @@ pub async fn start(
                 .map_err(|e| anyhow::anyhow!("sink {}: {e}", s.name(i)))?,
         );
     }
-    let (alerts_tx, alerts_rx) = std::sync::mpsc::channel();
+    // Bounded: a sink slower than the detector slows ingestion down instead of filling memory.
+    let (alerts_tx, alerts_rx) = std::sync::mpsc::sync_channel(dispatch::QUEUE);
     let dispatcher = dispatch::start(built, &state, metrics.clone(), alerts_rx)?;
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -222,7 +223,11 @@ pub async fn start(
         Err(e) => {
             let _ = stop_tx.send(true);
             let _ = server.await;
-            let _ = alerts_tx.send(dispatch::DispatchMsg::Stop);
+            let _ = tokio::task::spawn_blocking(move || {
+                let _ = alerts_tx.send(dispatch::DispatchMsg::Stop);
+                dispatcher.join()
+            })
+            .await;
             return Err(e);
         }
     };
@@ -281,8 +286,11 @@ pub async fn start(
         // Every earlier alert is handled before Stop; the dispatcher then closes the sinks.
         drop(app);
         drop(engine);
-        let _ = stop_alerts.send(dispatch::DispatchMsg::Stop);
-        let _ = tokio::task::spawn_blocking(move || dispatcher.join()).await;
+        let _ = tokio::task::spawn_blocking(move || {
+            let _ = stop_alerts.send(dispatch::DispatchMsg::Stop);
+            dispatcher.join()
+        })
+        .await;
         drop(lock);
         tracing::info!("stopped");
         Ok(())
