@@ -90,7 +90,7 @@ fn serve_and_hunt_raise_the_same_alerts() {
         ),
     )
     .unwrap();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_crowsnest"))
+    let server = Command::new(env!("CARGO_BIN_EXE_crowsnest"))
         .args([
             "serve",
             "--config",
