@@ -27,11 +27,13 @@ struct EventList<'a> {
     items: Option<Vec<&'a RawValue>>,
 }
 
-/// Turns a batch into documents; `Err(reason)` rejects the whole batch.
+/// Turns a batch received at `received_at` (nanos; on replay, the time stored in the WAL
+/// record) into documents; `Err(reason)` rejects the whole batch.
 pub fn normalize(
     normalizer: &dyn Normalizer,
     kind: RecordKind,
     body: &[u8],
+    received_at: i64,
 ) -> Result<Vec<Document>, String> {
     match kind {
         RecordKind::AuditList => {
@@ -54,7 +56,7 @@ pub fn normalize(
                 }
                 docs.extend(
                     normalizer
-                        .audit_event(item.get().as_bytes())
+                        .audit_event_at(item.get().as_bytes(), received_at)
                         .map_err(|e| format!("items[{i}]: {e}"))?,
                 );
             }
@@ -68,9 +70,9 @@ pub fn normalize(
                     continue;
                 }
                 let res = if kind == RecordKind::ProcessLines {
-                    normalizer.process_line(line)
+                    normalizer.process_line_at(line, received_at)
                 } else {
-                    normalizer.audit_event(line)
+                    normalizer.audit_event_at(line, received_at)
                 };
                 docs.extend(res.map_err(|e| format!("line {}: {e}", i + 1))?);
             }

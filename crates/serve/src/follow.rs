@@ -233,11 +233,12 @@ impl LineSink for EngineSink {
     fn lines(&mut self, data: &[u8]) -> io::Result<()> {
         let mut good = Vec::with_capacity(data.len());
         let mut docs = Vec::new();
+        let received_at = events::time::now_nanos();
         for line in data.split(|&b| b == b'\n') {
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            match self.normalizer.audit_event(line) {
+            match self.normalizer.audit_event_at(line, received_at) {
                 Ok(d) => {
                     docs.extend(d);
                     good.extend_from_slice(line);
@@ -258,7 +259,7 @@ impl LineSink for EngineSink {
                 &good,
                 docs.clone(),
                 "follow",
-                events::time::now_nanos(),
+                received_at,
             );
             match res {
                 Ok(durable) => {

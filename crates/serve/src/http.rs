@@ -284,8 +284,9 @@ async fn ingest(app: Arc<App>, kind: RecordKind, req: Request) -> Response {
     };
     let work = app.clone();
     let res = tokio::task::spawn_blocking(move || {
-        let docs =
-            normalize(work.normalizer.as_ref(), kind, &body).map_err(|e| (StatusCode::BAD_REQUEST, e))?;
+        let now = events::time::now_nanos();
+        let docs = normalize(work.normalizer.as_ref(), kind, &body, now)
+            .map_err(|e| (StatusCode::BAD_REQUEST, e))?;
         let n = docs.len();
         let status = |e: WalError| match e {
             WalError::Full => (StatusCode::TOO_MANY_REQUESTS, e.to_string()),
@@ -293,7 +294,7 @@ async fn ingest(app: Arc<App>, kind: RecordKind, req: Request) -> Response {
         };
         let durable = {
             let mut engine = work.engine.get().expect("ready").lock().expect("engine lock");
-            engine.ingest(kind, &body, docs, endpoint, events::time::now_nanos())
+            engine.ingest(kind, &body, docs, endpoint, now)
         }
         .map_err(status)?;
         durable.wait().map(|_| n).map_err(status)

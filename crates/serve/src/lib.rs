@@ -23,9 +23,10 @@
 //! offset save). A followed file may feed a few lines twice after a crash (between the WAL
 //! append and the offset save); their alerts are de-duplicated, window counts may not be.
 //!
-//! API beside the contract: [`start`] returns a [`Server`] handle (bound address, readiness)
-//! and [`run`] is `start` followed by [`Server::wait`]; [`shutdown_signal`] resolves on
-//! SIGTERM or SIGINT.
+//! API beside the contract: [`Normalizer::audit_event_at`] and [`Normalizer::process_line_at`]
+//! (default methods) receive the receive time, the original one on replay; [`start`] returns
+//! a [`Server`] handle (bound address, metrics) and [`run`] is `start` followed by
+//! [`Server::wait`]; [`shutdown_signal`] resolves on SIGTERM or SIGINT.
 
 pub mod config;
 pub mod delivery;
@@ -65,6 +66,20 @@ pub trait Normalizer: Send + Sync + 'static {
     /// Err(reason) → the batch is rejected with 400.
     fn audit_event(&self, raw: &[u8]) -> Result<Vec<events::Document>, String>;
     fn process_line(&self, raw: &[u8]) -> Result<Vec<events::Document>, String>;
+    /// [`Normalizer::audit_event`] for an event received at `received_at` (nanos since the
+    /// epoch). On replay this is the original receive time, stored in the WAL: override it to
+    /// stamp read-time fields (`event.ingested`) so that a replay gives the same documents, and
+    /// so the same alert ids, as the first time.
+    fn audit_event_at(&self, raw: &[u8], received_at: i64) -> Result<Vec<events::Document>, String> {
+        let _ = received_at;
+        self.audit_event(raw)
+    }
+    /// [`Normalizer::process_line`] for an event received at `received_at` (see
+    /// [`Normalizer::audit_event_at`]).
+    fn process_line_at(&self, raw: &[u8], received_at: i64) -> Result<Vec<events::Document>, String> {
+        let _ = received_at;
+        self.process_line(raw)
+    }
 }
 
 /// A running server.
@@ -191,7 +206,7 @@ pub async fn start(
             let mut replayed = 0u64;
             let start = std::time::Instant::now();
             let (wal, stats) = Wal::open(&wal_dir, seg, max, |rec| {
-                match engine::normalize(normalizer.as_ref(), rec.kind, &rec.payload) {
+                match engine::normalize(normalizer.as_ref(), rec.kind, &rec.payload, rec.received_at) {
                     Ok(docs) => {
                         replayed += docs.len() as u64;
                         for doc in docs {

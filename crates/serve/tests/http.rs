@@ -498,3 +498,75 @@ async fn graceful_shutdown_finishes_requests_in_flight_and_refuses_new_ones() {
     assert!(wait_for(Duration::from_secs(10), || alert_ids(&alerts) == ["alert-g1"]));
     srv.shutdown().await;
 }
+
+/// Records the receive time it is given for each event id.
+#[derive(Default)]
+struct TimeRecorder(std::sync::Mutex<Vec<(String, i64)>>);
+
+impl serve::Normalizer for TimeRecorder {
+    fn audit_event(&self, raw: &[u8]) -> Result<Vec<events::Document>, String> {
+        TestNormalizer.audit_event(raw)
+    }
+    fn process_line(&self, raw: &[u8]) -> Result<Vec<events::Document>, String> {
+        TestNormalizer.process_line(raw)
+    }
+    fn audit_event_at(&self, raw: &[u8], at: i64) -> Result<Vec<events::Document>, String> {
+        let docs = self.audit_event(raw)?;
+        self.0
+            .lock()
+            .unwrap()
+            .extend(docs.iter().map(|d| (d.id.clone(), at)));
+        Ok(docs)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replay_normalizes_with_the_original_receive_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = ServeConfig {
+        listen: "127.0.0.1:0".into(),
+        insecure: true,
+        allow_unauthenticated: true,
+        sinks: vec![SinkConfig::Stdout { name: None }],
+        ..Default::default()
+    };
+    cfg.wal.dir = dir.path().join("state");
+    let run = |cfg: ServeConfig, n: Arc<TimeRecorder>| async move {
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let s = serve::start(cfg, Box::new(TestDetector::default()), n, async move {
+            let _ = rx.await;
+        })
+        .await
+        .unwrap();
+        (s, tx)
+    };
+    let first = Arc::new(TimeRecorder::default());
+    let (s, stop) = run(cfg.clone(), first.clone()).await;
+    let c = reqwest::Client::new();
+    for i in 0..3 {
+        let r = c
+            .post(format!("http://{}/audit", s.local_addr()))
+            .header("content-type", "application/json")
+            .body(body(&[(&format!("t{i}"), "calm")]))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let _ = stop.send(());
+    s.wait().await.unwrap();
+    let seen = first.0.lock().unwrap().clone();
+    assert_eq!(seen.len(), 3);
+    assert!(seen[0].1 < seen[1].1 && seen[1].1 < seen[2].1);
+
+    let again = Arc::new(TimeRecorder::default());
+    let (s, stop) = run(cfg, again.clone()).await;
+    assert_eq!(
+        *again.0.lock().unwrap(),
+        seen,
+        "the replay saw the same events at the same times"
+    );
+    let _ = stop.send(());
+    s.wait().await.unwrap();
+}
