@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::expr::{Ctx, Ex, Loc, MV_WARNING};
+use crate::expr::{Ctx, Ex, ExK, Loc, MV_WARNING};
 use crate::fxhash::FxHashSet;
 use crate::types::{DataType, Val};
 
@@ -124,6 +124,15 @@ impl AggSpec {
             return;
         }
         let Some(arg) = &self.arg else { return };
+        // a plain column is read in place (no copy of its value)
+        if let (ExK::Col(i), None) = (&arg.kind, &self.arg2) {
+            if let Some(v) = row.get(*i) {
+                for x in v.values() {
+                    self.feed_one(st, x);
+                }
+            }
+            return;
+        }
         let v = arg.eval(row, cx);
         if let (Some(a2), AggState::Weighted { vw, w, n }) = (&self.arg2, &mut *st) {
             let weight = a2.eval(row, cx);

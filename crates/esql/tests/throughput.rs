@@ -77,13 +77,14 @@ fn seed_rules_throughput() {
     let start = Instant::now();
     let mut execs: Vec<esql::Execution> = queries.iter().map(|q| q.start(ctx)).collect();
     let mut passed = 0usize;
+    // push() applies the pushed-down conditions itself
     for d in &docs {
-        for (q, e) in queries.iter().zip(execs.iter_mut()) {
-            if q.prefilter(d) {
-                passed += 1;
-                e.push(d);
-            }
+        for e in execs.iter_mut() {
+            e.push(d);
         }
+    }
+    for d in docs.iter().take(10_000) {
+        passed += queries.iter().filter(|q| q.prefilter(d)).count();
     }
     let rows: usize = execs.into_iter().map(|e| e.finish().rows.len()).sum();
     for (i, q) in queries.iter().enumerate() {
@@ -106,7 +107,7 @@ fn seed_rules_throughput() {
     }
     let secs = start.elapsed().as_secs_f64();
     println!(
-        "{} rules x {n} docs: {:.2}s, {:.0} docs/s (all rules), {passed} prefilter passes, {rows} result rows",
+        "{} rules x {n} docs: {:.2}s, {:.0} docs/s (all rules), {passed} prefilter passes in the first 10000 docs, {rows} result rows",
         queries.len(),
         secs,
         n as f64 / secs
