@@ -126,6 +126,40 @@ impl Normalizer for SourcesNormalizer {
     fn process_line(&self, raw: &[u8]) -> Result<Vec<Document>, String> {
         sources::normalize_line(raw, &self.opts)
     }
+
+    fn audit_event_at(&self, raw: &[u8], received_at: i64) -> Result<Vec<Document>, String> {
+        self.audit_event(raw)
+            .map(|docs| self.stamp(docs, received_at, true))
+    }
+
+    fn process_line_at(&self, raw: &[u8], received_at: i64) -> Result<Vec<Document>, String> {
+        self.process_line(raw)
+            .map(|docs| self.stamp(docs, received_at, false))
+    }
+}
+
+impl SourcesNormalizer {
+    /// Live time: the read-time fields are the time the batch was received (kept in the WAL),
+    /// so that a replay after a restart rebuilds the same documents and the same alert ids.
+    /// Audit events take `@timestamp` from it too (as Elastic Agent's read time); process
+    /// documents keep their own event time.
+    fn stamp(&self, mut docs: Vec<Document>, received_at: i64, audit: bool) -> Vec<Document> {
+        if self.opts.time_policy == sources::TimePolicy::Live {
+            for d in &mut docs {
+                d.source.insert_path(
+                    "event.ingested",
+                    events::Value::Str(events::time::format_secs(received_at)),
+                );
+                if audit {
+                    d.source.insert_path(
+                        "@timestamp",
+                        events::Value::Str(events::time::format_millis(received_at)),
+                    );
+                }
+            }
+        }
+        docs
+    }
 }
 
 fn config(args: &Args) -> anyhow::Result<ServeConfig> {
