@@ -168,6 +168,23 @@ impl Projection {
         crate::parse::seeded_serde_json(bytes, self.seed())
     }
 
+    /// Parses the raw value of the record's top-level member `key` (one level down), cut down
+    /// to the requested sub-paths as [`Projection::parse_sonic`] would.
+    pub(crate) fn parse_member_sonic(&self, key: &str, bytes: &[u8]) -> Result<Value, String> {
+        match self.root.children.get(key) {
+            Some(node) if !self.root.keep_all && !node.keep_all => crate::parse::seeded_sonic(
+                bytes,
+                Seed {
+                    proj: self,
+                    node,
+                    top: false,
+                    depth: 1,
+                },
+            ),
+            _ => crate::parse::seeded_sonic(bytes, ValueSeed { depth: 1 }),
+        }
+    }
+
     fn seed(&self) -> Seed<'_> {
         Seed {
             proj: self,

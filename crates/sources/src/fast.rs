@@ -1,0 +1,291 @@
+//! The projected fast path for native and legacy audit Events.
+//!
+//! When [`crate::Options::fields`] is set, an Event line is not parsed into a tree of the
+//! whole record. [`crate::scan::Members`] walks its top-level members without building them
+//! (validating the JSON as it goes); only the members the requested ECS fields derive from
+//! are parsed (through the [`crate::project::Projection`], so `requestObject` is cut down to
+//! the requested sub-paths), plus the small members the record checks and shape detection
+//! read. That small Event then goes through the same [`crate::audit::normalize`] as every
+//! record, so the values, types, empty-value dropping and multi-value shapes of the requested
+//! fields are exactly those of the full normalization.
+//!
+//! Raw members each ECS field derives from (the `kubernetes.audit_logs` pipeline):
+//!
+//! | requested ECS field | raw Event member |
+//! |---|---|
+//! | `kubernetes.audit.X[.Y...]` | `X` (annotation keys with `.` are renamed, still under `annotations`) |
+//! | `event.action` | `verb` (always read) |
+//! | `event.outcome` | `annotations` (`authorization.k8s.io/decision`) |
+//! | `user.name`, `user.id`, `related.user` | `user` |
+//! | `user_agent.original` | `userAgent` |
+//! | `source.ip`, `client.ip`, `related.ip` | `sourceIPs` |
+//! | `orchestrator.*` | `apiVersion`, `objectRef`, `resource` |
+//! | `@timestamp`, `event.ingested` | `requestReceivedTimestamp`, `stageTimestamp`, `timestamp` (always read) |
+//!
+//! Anything else falls back to the regular path: a record that is not a plain Event (GKE and
+//! AKS members, the renamed `insertId`/`receiveTimestamp`/`labels`, ECS, Falco, Tetragon,
+//! EventList), duplicate known keys, escaped keys, any doubt about the JSON, or a record the
+//! checks reject, so errors are the regular path's, word for word. A pattern (`*`) or the
+//! whole `kubernetes.audit` object requested disables the fast path.
+
+use events::{Document, Map, Value};
+
+use crate::parse::{ValueSeed, seeded_sonic};
+use crate::project::Projection;
+use crate::scan::Members;
+use crate::{Normalizer, audit, hash};
+
+/// Top-level members that mean "not a plain audit Event": the regular path handles them.
+const FOREIGN: [&str; 20] = [
+    "insertId",
+    "receiveTimestamp",
+    "labels",
+    "protoPayload",
+    "records",
+    "items",
+    "@timestamp",
+    "data_stream",
+    "event",
+    "kubernetes",
+    "ecs",
+    "event.dataset",
+    "data_stream.dataset",
+    "category",
+    "operationName",
+    "resourceId",
+    "time",
+    "rule",
+    "output",
+    "priority",
+];
+
+/// Members always parsed whole: what shape detection, the event time and the record checks
+/// read (the checks then see exactly what the regular path's checks see).
+const ALWAYS: [&str; 12] = [
+    "kind",
+    "apiVersion",
+    "verb",
+    "requestReceivedTimestamp",
+    "stageTimestamp",
+    "timestamp",
+    "user",
+    "impersonatedUser",
+    "sourceIPs",
+    "objectRef",
+    "responseStatus",
+    "annotations",
+];
+
+/// Members the checks want to be strings (or null): type-checked without parsing them.
+const STRINGS: [&str; 5] = ["level", "auditID", "stage", "requestURI", "userAgent"];
+/// Members the checks want to be objects (or null).
+const OBJECTS: [&str; 3] = ["metadata", "resource", "operation"];
+
+/// The members whose presence makes a record without `kind: Event` an Event (two of them).
+const AUDIT_KEYS: [&str; 6] = [
+    "auditID",
+    "verb",
+    "requestURI",
+    "stage",
+    "objectRef",
+    "requestReceivedTimestamp",
+];
+
+/// ECS fields derived from raw members, and the member each comes from.
+const DERIVED: [(&str, &str); 11] = [
+    ("event.outcome", "annotations"),
+    ("user.name", "user"),
+    ("user.id", "user"),
+    ("related.user", "user"),
+    ("user_agent.original", "userAgent"),
+    ("source.ip", "sourceIPs"),
+    ("client.ip", "sourceIPs"),
+    ("related.ip", "sourceIPs"),
+    ("orchestrator.api_version", "apiVersion"),
+    ("orchestrator.resource", "objectRef"),
+    ("orchestrator.namespace", "objectRef"),
+];
+
+/// The plan of the fast path for a set of requested fields.
+#[derive(Debug, Clone)]
+pub(crate) struct FastPlan {
+    /// Raw top-level members needed beyond [`ALWAYS`].
+    needed: Vec<String>,
+}
+
+impl FastPlan {
+    /// `None` when the requested fields may need the whole Event (a pattern, `kubernetes`,
+    /// `kubernetes.audit`).
+    pub(crate) fn new(fields: &[String]) -> Option<FastPlan> {
+        let mut needed: Vec<String> = Vec::new();
+        let mut need = |k: &str| {
+            if !ALWAYS.contains(&k) && !needed.iter().any(|n| n == k) {
+                needed.push(k.to_string());
+            }
+        };
+        for f in fields {
+            let f = f.as_str();
+            if f.contains('*') || f == "kubernetes" || f == "kubernetes.audit" {
+                return None;
+            }
+            if let Some(rest) = f.strip_prefix("kubernetes.audit.") {
+                need(rest.split('.').next().unwrap_or(rest));
+            }
+            // `f` is the derived field, inside it, or contains it (`user`, `related`, ...).
+            let related = |x: &str| {
+                f == x
+                    || f.strip_prefix(x).is_some_and(|r| r.starts_with('.'))
+                    || x.strip_prefix(f).is_some_and(|r| r.starts_with('.'))
+            };
+            for (ecs, raw) in DERIVED {
+                if related(ecs) {
+                    need(raw);
+                }
+            }
+            if related("orchestrator.resource.type") || related("orchestrator.cluster") {
+                need("resource");
+            }
+        }
+        Some(FastPlan { needed })
+    }
+
+    fn wants(&self, key: &str) -> bool {
+        self.needed.iter().any(|n| n == key)
+    }
+}
+
+/// Parses one member's raw value (inside the top-level object).
+fn member_value(raw: &[u8], key: &str, whole: bool, projection: Option<&Projection>) -> Option<Value> {
+    match raw.first()? {
+        b'"' if !raw.contains(&b'\\') => {
+            // The scanner checked the string; the bytes are valid UTF-8 (checked per line).
+            let text = std::str::from_utf8(&raw[1..raw.len() - 1]).ok()?;
+            Some(Value::Str(text.to_string()))
+        }
+        b'n' => Some(Value::Null),
+        _ => match projection {
+            Some(p) if !whole => p.parse_member_sonic(key, raw).ok(),
+            _ => seeded_sonic(raw, ValueSeed { depth: 1 }).ok(),
+        },
+    }
+}
+
+/// The document of an audit Event line through the fast path, or `None` to use the regular
+/// path. `line` is trimmed and valid UTF-8.
+pub(crate) fn audit_event(line: &[u8], plan: &FastPlan, ctx: &Normalizer) -> Option<Document> {
+    let mut members = Members::new(line)?;
+    let mut event = Map::with_capacity(16);
+    // Distinct members seen among those below (duplicates fall back).
+    let mut seen: u64 = 0;
+    let mut audit_keys = 0;
+    let mut mark = |bit: usize| -> Option<()> {
+        if seen & (1 << bit) != 0 {
+            return None;
+        }
+        seen |= 1 << bit;
+        Some(())
+    };
+    while let Some((key, raw)) = members.next_member().ok()? {
+        if FOREIGN.contains(&key) || key.starts_with("process_") || key == "node_name" {
+            return None;
+        }
+        if let Some(i) = AUDIT_KEYS.iter().position(|k| *k == key) {
+            audit_keys += 1;
+            mark(i)?;
+        }
+        if let Some(i) = ALWAYS.iter().position(|k| *k == key) {
+            mark(8 + i)?;
+            event.insert(key, member_value(raw, key, true, None)?);
+            continue;
+        }
+        let wanted = plan.wants(key);
+        if let Some(i) = STRINGS.iter().position(|k| *k == key) {
+            mark(24 + i)?;
+            if !matches!(raw.first(), Some(b'"' | b'n')) {
+                return None;
+            }
+        } else if let Some(i) = OBJECTS.iter().position(|k| *k == key) {
+            mark(32 + i)?;
+            if !matches!(raw.first(), Some(b'{' | b'n')) {
+                return None;
+            }
+        } else if wanted && event.get(key).is_some() {
+            return None;
+        }
+        if wanted {
+            event.insert(key, member_value(raw, key, false, ctx.projection.as_ref())?);
+        }
+    }
+    let kind = event.get("kind").and_then(Value::as_str);
+    if kind == Some("EventList") || (kind != Some("Event") && audit_keys < 2) {
+        return None;
+    }
+    let original = ctx
+        .opts
+        .preserve_original
+        .then(|| String::from_utf8_lossy(line).into_owned());
+    let (source, index) = audit::normalize(event, None, original, ctx).ok()?;
+    Some(Document {
+        source,
+        id: hash::record_id(line),
+        index,
+        origin: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Options;
+
+    fn plan(fields: &[&str]) -> Option<FastPlan> {
+        FastPlan::new(&fields.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn raw_members_of_requested_fields() {
+        let p = plan(&[
+            "kubernetes.audit.annotations.authorization_k8s_io/decision",
+            "kubernetes.audit.requestObject.spec.hostPID",
+            "user_agent.original",
+            "related",
+            "orchestrator",
+        ])
+        .unwrap();
+        for k in ["requestObject", "userAgent", "resource"] {
+            assert!(p.wants(k), "{k}");
+        }
+        // annotations, user and sourceIPs are always read
+        assert!(!p.wants("responseObject") && !p.wants("annotations"));
+        assert!(plan(&["kubernetes.audit"]).is_none());
+        assert!(plan(&["kubernetes.audit.*"]).is_none());
+        assert!(plan(&["user.name"]).unwrap().needed.is_empty());
+    }
+
+    #[test]
+    fn foreign_shapes_and_surprises_fall_back() {
+        let ctx = Normalizer::new(Options {
+            fields: Some(vec!["event.action".to_string()]),
+            ..Options::default()
+        });
+        let p = plan(&["event.action"]).unwrap();
+        let t = r#""requestReceivedTimestamp":"2020-01-01T00:00:00Z""#;
+        let ok = format!(r#"{{"kind":"Event","verb":"get",{t}}}"#);
+        let doc = audit_event(ok.as_bytes(), &p, &ctx).unwrap();
+        assert_eq!(doc.first_str("event.action"), Some("get"));
+        for line in [
+            format!(r#"{{"kind":"Event","verb":"get","protoPayload":{{}},{t}}}"#),
+            format!(r#"{{"kind":"Event","verb":"get","verb":"list",{t}}}"#),
+            format!(r#"{{"kind":"Event","verb":5,{t}}}"#),
+            format!(r#"{{"kind":"Event","stage":5,{t}}}"#),
+            format!(r#"{{"kind":"Event","metadata":[],{t}}}"#),
+            format!(r#"{{"verb":"get",{t},"x":01}}"#),
+            format!(r#"{{"kind":"EventList","verb":"get",{t}}}"#),
+            r#"{"kind":"Event","verb":"get"}"#.to_string(),
+            r#"{"hello":"world"}"#.to_string(),
+            r#"["kind"]"#.to_string(),
+        ] {
+            assert!(audit_event(line.as_bytes(), &p, &ctx).is_none(), "{line}");
+        }
+    }
+}

@@ -1,0 +1,284 @@
+//! The projected fast path for audit Events is invisible in its results: for every line of the
+//! audit fixtures and a few thousand generated lines, and several field sets, the document it
+//! gives holds exactly the values of the full normalization for every requested field (and
+//! the same `_id`, `_index`, agent-set fields), carries no unrequested bulky member, and a
+//! record that is an error stays the same error.
+
+use events::{Document, Value};
+use sources::{Normalizer, Options};
+
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures");
+
+fn files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            files(&p, out);
+        } else {
+            out.push(p);
+        }
+    }
+}
+
+fn fixture_lines() -> Vec<Vec<u8>> {
+    let mut paths = Vec::new();
+    for d in ["k8s-audit-samples", "elastic-kubernetes-audit"] {
+        files(std::path::Path::new(&format!("{FIXTURES}/{d}")), &mut paths);
+    }
+    let mut out = Vec::new();
+    for p in paths {
+        let bytes = std::fs::read(&p).unwrap();
+        out.extend(
+            bytes
+                .split(|&b| b == b'\n')
+                .filter(|l| !l.trim_ascii().is_empty())
+                .map(<[u8]>::to_vec),
+        );
+    }
+    out
+}
+
+fn generated_lines() -> Vec<Vec<u8>> {
+    let cfg = r#gen::Config {
+        seed: 7,
+        events: Some(3_000),
+        process: false,
+        ..r#gen::Config::default()
+    };
+    let mut audit = Vec::new();
+    r#gen::generate(&cfg, &mut audit, None).unwrap();
+    audit
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(<[u8]>::to_vec)
+        .collect()
+}
+
+const SEED_RULES: [&str; 26] = [
+    "kubernetes.audit.stage",
+    "kubernetes.audit.verb",
+    "kubernetes.audit.level",
+    "kubernetes.audit.requestURI",
+    "kubernetes.audit.objectRef.resource",
+    "kubernetes.audit.objectRef.name",
+    "kubernetes.audit.objectRef.namespace",
+    "kubernetes.audit.sourceIPs",
+    "kubernetes.audit.userAgent",
+    "kubernetes.audit.user.username",
+    "kubernetes.audit.user.groups",
+    "kubernetes.audit.user.extra.authentication.kubernetes.io/pod-name",
+    "kubernetes.audit.annotations.authorization_k8s_io/decision",
+    "kubernetes.audit.responseStatus.code",
+    "kubernetes.audit.responseStatus.message",
+    "event.dataset",
+    "event.action",
+    "source.ip",
+    "user.name",
+    "user_agent.original",
+    "data_stream.namespace",
+    "@timestamp",
+    "event.ingested",
+    "process.name",
+    "process.args",
+    "container.id",
+];
+
+fn field_sets() -> Vec<Vec<&'static str>> {
+    vec![
+        SEED_RULES.to_vec(),
+        vec!["event.action"],
+        vec![
+            "kubernetes.audit.user.extra.authentication.kubernetes.io/pod-name",
+            "kubernetes.audit.user.extra.authentication.kubernetes.io/pod-uid",
+            "kubernetes.audit.impersonatedUser.username",
+            "kubernetes.audit.annotations.authorization_k8s_io/reason",
+            "user.name",
+        ],
+        vec![
+            "kubernetes.audit.requestObject.spec.containers.securityContext.privileged",
+            "kubernetes.audit.requestObject.spec.hostPID",
+            "kubernetes.audit.requestObject.rules.verbs",
+            "kubernetes.audit.responseObject.metadata.name",
+            "kubernetes.audit.responseObject.spec.containers.image",
+            "orchestrator.resource.name",
+            "orchestrator.api_version",
+            "related",
+            "event.outcome",
+            "kubernetes.audit.auditID",
+            "kubernetes.audit.stageTimestamp",
+            "kubernetes.audit.requestReceivedTimestamp",
+        ],
+    ]
+}
+
+fn values(d: &Document, f: &str) -> Vec<Value> {
+    d.field(f).into_iter().cloned().collect()
+}
+
+/// Checks one line against one field set; true when the fast path produced the document
+/// (seen from its leaving out `kubernetes.audit.auditID`, which the regular projected path
+/// keeps whole).
+fn check(line: &[u8], fields: &[&str], full: &Normalizer, fast: &Normalizer, slow: &Normalizer) -> bool {
+    let what = || format!("{fields:?} on {}", String::from_utf8_lossy(line));
+    let (want, got, regular) = (
+        full.normalize_line(line),
+        fast.normalize_line(line),
+        slow.normalize_line(line),
+    );
+    let (want, got) = match (want, got, regular) {
+        (_, Err(g), Err(r)) => {
+            assert_eq!(g, r, "{}", what());
+            return false;
+        }
+        (Ok(w), Ok(g), Ok(_)) => (w, g),
+        // The regular projected path does not read (so does not check) the members no
+        // requested field needs, e.g. `metadata` (documented); the fast path does the same.
+        (Err(_), Ok(_), Ok(_)) => return false,
+        (w, g, r) => panic!("{}: full {w:?} fast {g:?} regular projected {r:?}", what()),
+    };
+    assert_eq!(want.len(), got.len(), "{}", what());
+    let mut fast_path = false;
+    for (w, g) in want.iter().zip(&got) {
+        assert_eq!((&w.id, &w.index), (&g.id, &g.index), "{}", what());
+        let always = [
+            "@timestamp",
+            "event.ingested",
+            "event.dataset",
+            "data_stream.type",
+        ];
+        for f in fields
+            .iter()
+            .chain(&always)
+            .chain(&["data_stream.dataset", "data_stream.namespace"])
+        {
+            assert_eq!(values(w, f), values(g, f), "field {f}: {}", what());
+        }
+        for bulky in [
+            "kubernetes.audit.requestObject",
+            "kubernetes.audit.responseObject",
+        ] {
+            if !fields.iter().any(|f| f.starts_with(bulky)) {
+                assert!(g.first(bulky).is_none(), "{bulky}: {}", what());
+                let present = g.source.get("kubernetes").and_then(|k| {
+                    k.as_object()?
+                        .get("audit")?
+                        .as_object()?
+                        .get(&bulky[17..])
+                        .cloned()
+                });
+                assert!(present.is_none(), "{bulky} kept: {}", what());
+            }
+        }
+        let requested_audit_id = fields.contains(&"kubernetes.audit.auditID");
+        fast_path |=
+            !requested_audit_id && w.has("kubernetes.audit.auditID") && !g.has("kubernetes.audit.auditID");
+    }
+    fast_path
+}
+
+fn run(lines: &[Vec<u8>], name: &str) {
+    let full = Normalizer::new(Options::default());
+    for fields in field_sets() {
+        let opts = Options {
+            fields: Some(fields.iter().map(|s| s.to_string()).collect()),
+            ..Options::default()
+        };
+        let fast = Normalizer::new(opts.clone());
+        let slow = Normalizer::new(opts).without_fast_path();
+        let mut through_fast = 0;
+        let mut events = 0;
+        for line in lines {
+            if matches!(
+                sources::detect_line_shape(line),
+                Ok(sources::Shape::AuditEvent | sources::Shape::LegacyAuditEvent)
+            ) {
+                events += 1;
+            }
+            through_fast += usize::from(check(line, &fields, &full, &fast, &slow));
+        }
+        // Every field set but the one requesting auditID is seen taking the fast path.
+        if !fields.contains(&"kubernetes.audit.auditID") {
+            assert!(
+                through_fast * 10 >= events * 9,
+                "{name} {fields:?}: only {through_fast} of {events} Events took the fast path"
+            );
+        }
+    }
+}
+
+#[test]
+fn fixture_lines_are_the_same_through_the_fast_path() {
+    let lines = fixture_lines();
+    assert!(lines.len() > 300, "{}", lines.len());
+    run(&lines, "fixtures");
+}
+
+#[test]
+fn generated_lines_are_the_same_through_the_fast_path() {
+    let lines = generated_lines();
+    assert!(lines.len() >= 3_000, "{}", lines.len());
+    run(&lines, "gen");
+}
+
+#[test]
+fn mutated_members_give_the_regular_path_errors() {
+    let fields = Options {
+        fields: Some(SEED_RULES.iter().map(|s| s.to_string()).collect()),
+        ..Options::default()
+    };
+    let full = Normalizer::new(Options::default());
+    let fast = Normalizer::new(fields.clone());
+    let slow = Normalizer::new(fields).without_fast_path();
+    let base = r#"{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"a","stage":"ResponseComplete","requestURI":"/api","verb":"get","user":{"username":"u","groups":["g"],"extra":{"k.io/x":["v"]}},"sourceIPs":["10.0.0.1"],"userAgent":"ua","objectRef":{"resource":"pods","name":"p"},"responseStatus":{"code":200},"requestObject":{"a":[1,{"b":"c"}]},"requestReceivedTimestamp":"2024-01-01T00:00:00.123456Z","stageTimestamp":"2024-01-01T00:00:00.2Z","annotations":{"authorization.k8s.io/decision":"allow"}}"#;
+    assert!(check(base.as_bytes(), &SEED_RULES, &full, &fast, &slow));
+    let mutations = [
+        (r#""verb":"get""#, r#""verb":7"#),
+        (r#""level":"Metadata""#, r#""level":[]"#),
+        (r#""code":200"#, r#""code":"200""#),
+        (r#""groups":["g"]"#, r#""groups":[1]"#),
+        (r#""k.io/x":["v"]"#, r#""k.io/x":{}"#),
+        (r#""sourceIPs":["10.0.0.1"]"#, r#""sourceIPs":"10.0.0.1""#),
+        (r#""2024-01-01T00:00:00.2Z""#, r#""yesterday""#),
+        (r#""a":[1,"#, r#""a":[01,"#),
+        (r#""a":[1,"#, r#""a":[1,,"#),
+        (r#""b":"c""#, r#""b":"c\q""#),
+        (r#"decision":"allow""#, r#"decision":true"#),
+        (r#""kind":"Event","#, r#""kind":"Event","metadata":"m","#),
+        (
+            r#""kind":"Event","#,
+            r#""kind":"Event","impersonatedUser":{"uid":1},"#,
+        ),
+        (r#""kind":"Event","#, r#""kind":"Event","verb":"list","#),
+        (r#""kind":"Event","#, r#""kind":"EventList","#),
+        (r#""kind":"Event","#, r#""kind":"Event","insertId":"i","#),
+        (r#""requestObject":"#, r#""requestObj\u0065ct":"#),
+        (r#""b":"c""#, r#""b":"\u00e9\ud83d\ude00""#),
+        (r#""verb":"get""#, r#""verb":"g\u0065t""#),
+        (r#""requestReceivedTimestamp":"2024-01-01T00:00:00.123456Z","#, ""),
+    ];
+    for (from, to) in mutations {
+        assert!(base.contains(from), "{from}");
+        let line = base.replacen(from, to, 1);
+        check(line.as_bytes(), &SEED_RULES, &full, &fast, &slow);
+    }
+    // Too deep inside a skipped member: the regular path's error (on a thread with the main
+    // thread's stack: unoptimized builds need ~16 KiB per level to reach the limit).
+    let nested = base.replace(
+        r#""a":[1,"#,
+        &format!(r#""a":{}1{},[1,"#, "[".repeat(200), "]".repeat(200)),
+    );
+    std::thread::Builder::new()
+        .stack_size(8 << 20)
+        .spawn(move || {
+            let err = fast.normalize_line(nested.as_bytes()).unwrap_err();
+            assert!(err.contains("deeper than 128"), "{err}");
+            assert_eq!(err, slow.normalize_line(nested.as_bytes()).unwrap_err());
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+}
