@@ -278,14 +278,34 @@ impl Report {
             .map(|(r, m)| (r.label.as_str(), m.cpu_secs_per_gb()))
             .collect();
         t.push(if per_gb.len() >= 2 {
-            let min = per_gb.iter().map(|p| p.1).fold(f64::INFINITY, f64::min);
-            let max = per_gb.iter().map(|p| p.1).fold(0.0, f64::max);
+            let (min, max) = spread(per_gb.iter().map(|p| p.1));
             let list: Vec<String> = per_gb.iter().map(|(l, v)| format!("{l} {v:.2}")).collect();
+            // Control for the machine's load: the parse-only limit does the same work per byte
+            // at every size, so hunt time over parse time should be flat even when the
+            // machine is busier during one size than another.
+            let relative: Vec<(&str, f64)> = hunts
+                .iter()
+                .filter_map(|(r, m)| {
+                    let (_, limit) = r.parse_limit()?;
+                    Some((r.label.as_str(), limit / one_core_mb_per_sec(m)))
+                })
+                .collect();
+            let control = if relative.len() == per_gb.len() {
+                let (rmin, rmax) = spread(relative.iter().map(|p| p.1));
+                let rl: Vec<String> = relative.iter().map(|(l, v)| format!("{l} {v:.1}×")).collect();
+                format!(
+                    "; control for machine load, hunt time / parse-only time: {}, max/min = {:.2}",
+                    rl.join(", "),
+                    rmax / rmin
+                )
+            } else {
+                String::new()
+            };
             Target {
                 name: flat_name.into(),
                 met: Some(max <= min * TARGET_FLAT_FACTOR),
                 detail: format!(
-                    "hunt (5 seeds) CPU s/GB: {}; max/min = {:.2} (met when ≤ {TARGET_FLAT_FACTOR})",
+                    "hunt (5 seeds) CPU s/GB: {}; max/min = {:.2} (met when ≤ {TARGET_FLAT_FACTOR}){control}",
                     list.join(", "),
                     max / min
                 ),
@@ -363,6 +383,11 @@ impl Report {
         }
         s
     }
+}
+
+/// (smallest, largest) of some figures.
+fn spread(v: impl Iterator<Item = f64>) -> (f64, f64) {
+    v.fold((f64::INFINITY, 0.0), |(lo, hi), x| (lo.min(x), hi.max(x)))
 }
 
 fn not_measured(name: &str, why: &str) -> Target {
@@ -448,6 +473,13 @@ mod tests {
         ]);
         let t = r.targets();
         assert_eq!(t[3].met, Some(false), "{:?}", t[3]);
+        // Parse-only took as long per byte at both sizes, hunt twice as long at 1G: the control
+        // shows it (hunt/parse 1.0× then 2.0×).
+        assert!(
+            t[3].detail.contains("100M 1.0×, 1G 2.0×, max/min = 2.00"),
+            "{}",
+            t[3].detail
+        );
         assert_eq!(t[2].met, None, "RSS target is for 5 GB: {:?}", t[2]);
         assert!(t[2].detail.contains("1G"));
     }
