@@ -23,9 +23,14 @@ pub struct Corpus {
     pub incidents: Option<u64>,
 }
 
-/// Writes about `bytes` of raw audit log (attacks injected, as `crowsnest generate --bytes`) to
-/// `path` with the generator seeded by `seed`.
-pub fn generate(path: &Path, bytes: u64, seed: u64) -> anyhow::Result<Corpus> {
+/// Events per second of simulated time: the generator's default. The same corpus comes from
+/// `crowsnest generate --bytes SIZE --seed N --rate 50` (whose own default rate is higher).
+pub const RATE: f64 = 50.0;
+
+/// Writes about `bytes` of raw audit log (attacks injected) to `path` with the generator seeded by
+/// `seed`, at `rate` events per second of simulated time from [`START`]: the bytes of
+/// `crowsnest generate --bytes BYTES --seed SEED --rate RATE`.
+pub fn generate(path: &Path, bytes: u64, seed: u64, rate: f64) -> anyhow::Result<Corpus> {
     let start = events::time::parse_timestamp(START)
         .ok_or_else(|| anyhow::anyhow!("bad built-in start time {START}"))?;
     let cfg = r#gen::Config {
@@ -33,9 +38,9 @@ pub fn generate(path: &Path, bytes: u64, seed: u64) -> anyhow::Result<Corpus> {
         events: None,
         bytes: Some(bytes),
         start,
+        rate,
         attacks: true,
         process: false,
-        ..r#gen::Config::default()
     };
     let sw = Stopwatch::start();
     let file = std::fs::File::create(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;

@@ -11,7 +11,7 @@ use bench::report::{Pass, PassKind, Report, SizeRun};
 fn in_process_passes_count_every_generated_event() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("audit.jsonl");
-    let c = corpus::generate(&path, 1 << 20, 7).unwrap();
+    let c = corpus::generate(&path, 1 << 20, 7, corpus::RATE).unwrap();
     let expected = c.events.expect("the generator counts its events");
     assert!(
         expected > 100,
@@ -74,6 +74,7 @@ fn in_process_passes_count_every_generated_event() {
     let report = Report {
         machine: bench::machine::Machine::detect(),
         command: "test".into(),
+        corpora: "test".into(),
         runs: vec![run],
         duckdb: None,
         notes: Vec::new(),
