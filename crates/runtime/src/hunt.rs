@@ -30,6 +30,7 @@ use std::sync::Arc;
 
 use events::{Document, Map, Value};
 use rules::alert::{AlertSource, alert_identity, build_alerts};
+use smallvec::SmallVec;
 
 use crate::compile::{CompiledRule, Detection};
 use crate::order::event_time;
@@ -125,6 +126,9 @@ enum State {
 struct RuleRun {
     compiled: CompiledRule,
     grace: i64,
+    /// Which of the hunt's time fields is this rule's.
+    time_slot: usize,
+    last_index: Option<(String, bool)>,
     state: State,
     index_cache: HashMap<String, bool>,
     seen: HashMap<String, i64>,
@@ -135,17 +139,17 @@ struct RuleRun {
 /// A hunt in progress: feed events in time order with [`Hunt::push`], then [`Hunt::finish`].
 pub struct Hunt {
     runs: Vec<RuleRun>,
+    time_fields: Vec<String>,
     opts: HuntOptions,
     events: u64,
     out_of_range: u64,
-    needs_arc: bool,
 }
 
 const MAX_WARNINGS: usize = 5;
 
 impl Hunt {
     pub fn new(rules: Vec<CompiledRule>, opts: HuntOptions) -> Hunt {
-        let mut needs_arc = false;
+        let mut time_fields: Vec<String> = Vec::new();
         let runs = rules
             .into_iter()
             .map(|compiled| {
@@ -156,7 +160,6 @@ impl Hunt {
                         closed_through: i64::MIN,
                     }),
                     Detection::Eql(q) => {
-                        needs_arc = true;
                         let eopts = eql::EngineOptions {
                             timestamp_field: compiled.rule.time_field().to_string(),
                             tiebreaker_field: None,
@@ -174,9 +177,19 @@ impl Hunt {
                     language: compiled.language().to_string(),
                     ..Default::default()
                 };
+                let field = compiled.rule.time_field().to_string();
+                let time_slot = match time_fields.iter().position(|f| *f == field) {
+                    Some(i) => i,
+                    None => {
+                        time_fields.push(field);
+                        time_fields.len() - 1
+                    }
+                };
                 RuleRun {
                     compiled,
                     grace: opts.window_grace.max(0),
+                    time_slot,
+                    last_index: None,
                     state,
                     index_cache: HashMap::new(),
                     seen: HashMap::new(),
@@ -187,25 +200,33 @@ impl Hunt {
             .collect();
         Hunt {
             runs,
+            time_fields,
             opts,
             events: 0,
             out_of_range: 0,
-            needs_arc,
         }
     }
 
     /// Feeds one event; `emit` receives every alert raised as a consequence.
     pub fn push(&mut self, doc: Document, emit: &mut dyn FnMut(Map)) {
         self.events += 1;
-        if let Some(t) = event_time(&doc, &crate::order::ORDER_FIELDS)
+        if (self.opts.from.is_some() || self.opts.to.is_some())
+            && let Some(t) = event_time(&doc, &crate::order::ORDER_FIELDS)
             && (self.opts.from.is_some_and(|f| t < f) || self.opts.to.is_some_and(|to| t >= to))
         {
             self.out_of_range += 1;
             return;
         }
-        let shared = self.needs_arc.then(|| Arc::new(doc.clone()));
+        // Each distinct rule time field is read once per event.
+        let times: SmallVec<[Option<i64>; 2]> = self
+            .time_fields
+            .iter()
+            .map(|f| event_time(&doc, &[f.as_str(), "@timestamp"]))
+            .collect();
+        // EQL engines keep events; they share one copy, made only if one of them wants it.
+        let mut shared: Option<Arc<Document>> = None;
         for run in &mut self.runs {
-            run.push(&doc, shared.as_ref(), emit);
+            run.push(&doc, times[run.time_slot], &mut shared, emit);
         }
     }
 
@@ -251,21 +272,36 @@ fn next_tick(t: i64, interval: i64) -> i64 {
 
 impl RuleRun {
     fn in_scope(&mut self, doc: &Document) -> bool {
-        if let Some(&hit) = self.index_cache.get(&doc.index) {
-            return hit;
+        // Consecutive events mostly share their index: check the last answer first.
+        if let Some((index, hit)) = &self.last_index
+            && *index == doc.index
+        {
+            return *hit;
         }
-        let hit = rules::index_matches(&self.compiled.indices, &doc.index);
-        self.index_cache.insert(doc.index.clone(), hit);
+        let hit = match self.index_cache.get(&doc.index) {
+            Some(&hit) => hit,
+            None => {
+                let hit = rules::index_matches(&self.compiled.indices, &doc.index);
+                self.index_cache.insert(doc.index.clone(), hit);
+                hit
+            }
+        };
+        self.last_index = Some((doc.index.clone(), hit));
         hit
     }
 
-    fn push(&mut self, doc: &Document, shared: Option<&Arc<Document>>, emit: &mut dyn FnMut(Map)) {
+    fn push(
+        &mut self,
+        doc: &Document,
+        time: Option<i64>,
+        shared: &mut Option<Arc<Document>>,
+        emit: &mut dyn FnMut(Map),
+    ) {
         if !self.in_scope(doc) {
             return;
         }
         self.report.events_in_scope += 1;
-        let time_field = self.compiled.rule.time_field().to_string();
-        let Some(t) = event_time(doc, &[time_field.as_str(), "@timestamp"]) else {
+        let Some(t) = time else {
             self.report.untimed += 1;
             return;
         };
@@ -303,7 +339,7 @@ impl RuleRun {
                 }
             }
             (Detection::Eql(_), State::Eql(st)) => {
-                let arc = shared.cloned().unwrap_or_else(|| Arc::new(doc.clone()));
+                let arc = shared.get_or_insert_with(|| Arc::new(doc.clone())).clone();
                 let matches = st.engine.push(arc);
                 self.raise_eql(matches, emit);
             }
