@@ -118,8 +118,13 @@ fn collect_map<'a>(map: &'a Map, path: &str, out: &mut FieldValues<'a>) {
 }
 
 fn visit_map<'a>(map: &'a Map, path: &str, f: &mut dyn FnMut(&'a Value)) {
+    let first = path.as_bytes().first().copied();
     for (key, value) in map.iter() {
-        if key.len() > path.len() || !path.starts_with(key) {
+        // Most keys differ from the path in their first byte: reject those without a memcmp.
+        if key.len() > path.len()
+            || key.as_bytes().first().is_some_and(|&b| Some(b) != first)
+            || !path.starts_with(key)
+        {
             continue;
         }
         if key.len() == path.len() {
