@@ -251,6 +251,26 @@ const KEYS: &[(&str, &[&str])] = &[
 fn hunt(audit: &[String], process: &[String]) -> (Vec<Got>, runtime::HuntReport, Vec<Map>) {
     let rules = rules::bundled();
     assert_eq!(rules.len(), 5);
+    hunt_with(rules, HuntOptions::default(), audit, process)
+}
+
+fn hunt_with(
+    rules: Vec<rules::Rule>,
+    hunt_opts: HuntOptions,
+    audit: &[String],
+    process: &[String],
+) -> (Vec<Got>, runtime::HuntReport, Vec<Map>) {
+    hunt_inputs(rules, hunt_opts, audit, process, true)
+}
+
+/// `sort`: put each input in time order first, as a log file mostly is.
+fn hunt_inputs(
+    rules: Vec<rules::Rule>,
+    hunt_opts: HuntOptions,
+    audit: &[String],
+    process: &[String],
+    sort: bool,
+) -> (Vec<Got>, runtime::HuntReport, Vec<Map>) {
     let ids: BTreeMap<String, String> = SEEDS
         .iter()
         .map(|(p, id)| (id.to_string(), p.to_string()))
@@ -261,7 +281,9 @@ fn hunt(audit: &[String], process: &[String]) -> (Vec<Got>, runtime::HuntReport,
     let to_docs = |lines: &[String]| -> Vec<Result<Document, String>> {
         // Each input in time order, as a log file is (the tests list events by scenario).
         let mut lines = lines.to_vec();
-        lines.sort_by_key(|l| line_time(l));
+        if sort {
+            lines.sort_by_key(|l| line_time(l));
+        }
         lines
             .iter()
             .flat_map(|l| sources::normalize_line(l.as_bytes(), &opts).expect("normalizes"))
@@ -273,7 +295,7 @@ fn hunt(audit: &[String], process: &[String]) -> (Vec<Got>, runtime::HuntReport,
         Box::new(to_docs(process).into_iter()),
     ];
     let stream = OrderedEvents::new(inputs, 5_000_000_000);
-    let mut hunt = Hunt::new(compiled, HuntOptions::default());
+    let mut hunt = Hunt::new(compiled, hunt_opts);
     let mut alerts = Vec::new();
     for item in stream {
         match item {
@@ -805,4 +827,76 @@ fn alerts_carry_rule_metadata_and_reason() {
         );
     }
     assert_eq!(str_of(&doc, "Esql.unique_credentials"), "3");
+}
+
+/// Seed 004 with `max_signals = 1`.
+fn seed_004_capped() -> rules::Rule {
+    let r = rules::bundled()
+        .into_iter()
+        .find(|r| r.rule_id == SEEDS[4].1)
+        .unwrap();
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../rules/004_credential_access_kubernetes_multiple_secret_retrieval_burst.toml"
+    ))
+    .unwrap();
+    let capped = text.replace("from = \"now-6m\"", "from = \"now-6m\"\nmax_signals = 1");
+    assert_ne!(capped, text);
+    let rule = rules::parse_rule(&capped, "capped.toml").unwrap();
+    assert_eq!((rule.rule_id.as_str(), rule.max_signals), (r.rule_id.as_str(), 1));
+    rule
+}
+
+#[test]
+fn max_signals_caps_alerts_per_tick_and_reports_the_cut() {
+    // Two bursts by different users in the same window: one alert, one cut.
+    let mut lines = secrets("trudy", "192.0.2.10", 1, &["db", "api-token", "tls"]);
+    lines.extend(secrets("ursula", "192.0.2.11", 2, &["db", "api-token", "tls"]));
+    let (got, report, _) = hunt_with(vec![seed_004_capped()], HuntOptions::default(), &lines, &[]);
+    assert_eq!(got.len(), 1, "{got:?}");
+    let r = seed_report(&report, "004");
+    assert_eq!((r.alerts, r.truncated_ticks, r.truncated_alerts), (1, 1, 1));
+    // In different ticks, both fire.
+    let mut lines = secrets("trudy", "192.0.2.10", 1, &["db", "api-token", "tls"]);
+    lines.extend(secrets("ursula", "192.0.2.11", 21, &["db", "api-token", "tls"]));
+    let (got, _, _) = hunt_with(vec![seed_004_capped()], HuntOptions::default(), &lines, &[]);
+    assert_eq!(got.len(), 2, "{got:?}");
+}
+
+#[test]
+fn from_and_to_restrict_the_replayed_range() {
+    let mut lines = secrets("trudy", "192.0.2.10", 1, &["db", "api-token", "tls"]);
+    lines.extend(secrets("ursula", "192.0.2.11", 21, &["db", "api-token", "tls"]));
+    let opts = HuntOptions {
+        from: events::time::parse_timestamp("2026-03-02T10:20:00Z"),
+        to: events::time::parse_timestamp("2026-03-02T10:30:00Z"),
+        ..HuntOptions::default()
+    };
+    let (got, report, _) = hunt_with(rules::bundled(), opts, &lines, &[]);
+    let got: Vec<Got> = got.into_iter().filter(|g| g.rule == "004").collect();
+    assert_eq!(got, vec![want("004", &["ursula", "192.0.2.11"])]);
+    assert_eq!(report.out_of_range, 3);
+}
+
+#[test]
+fn a_long_request_logged_late_still_counts_within_the_grace() {
+    // The third secret read is a slow request: logged after newer events, dated when it began.
+    let mut lines = secrets("trudy", "192.0.2.10", 1, &["db", "api-token"]);
+    let slow = secrets("trudy", "192.0.2.10", 1, &["x", "y", "tls"])
+        .pop()
+        .unwrap();
+    lines.extend((0..5).map(|i| Audit::new(&t(9, i * 10), "bob", "10.0.0.9").line()));
+    lines.push(slow);
+    // In log order: the slow request's line comes 8 minutes after its time.
+    let (got, report, _) = hunt_inputs(rules::bundled(), HuntOptions::default(), &lines, &[], false);
+    let got: Vec<Got> = got.into_iter().filter(|g| g.rule == "004").collect();
+    assert_eq!(got, vec![want("004", &["trudy", "192.0.2.10"])]);
+    assert_eq!(seed_report(&report, "004").late, 0);
+    // With no grace, the window closed before it arrived: counted as late, no alert.
+    let opts = HuntOptions {
+        window_grace: 0,
+        ..HuntOptions::default()
+    };
+    let (got, _, _) = hunt_inputs(rules::bundled(), opts, &lines, &[], false);
+    assert!(got.iter().all(|g| g.rule != "004"), "{got:?}");
 }
