@@ -5,7 +5,8 @@
 //! `cargo bench -p sources --bench normalize` (size: `SOURCES_BENCH_MB`, default 200).
 //! Prints MB/s and events/s, single-threaded, for: parse only; full normalization with
 //! sonic-rs and with serde_json; projected normalization (the seed rules' fields) with both;
-//! and the whole `Reader` (framing + normalization) over an in-memory stream, also with two
+//! the seed rules' fields through the audit-Event fast path and the regular projected path
+//! (whole corpus, and its audit Event lines alone); and the whole `Reader` (framing + normalization) over an in-memory stream, also with two
 //! worker threads (there only the wall-clock figure means anything).
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -58,6 +59,37 @@ fn allocations_per_line(data: &[u8], mut f: impl FnMut(&[u8])) -> f64 {
     COUNTING.store(false, Ordering::Relaxed);
     ALLOCATIONS.load(Ordering::Relaxed) as f64 / lines.len() as f64
 }
+
+const SEED_RULE_FIELDS: [&str; 28] = [
+    "kubernetes.audit.stage",
+    "kubernetes.audit.verb",
+    "kubernetes.audit.level",
+    "kubernetes.audit.requestURI",
+    "kubernetes.audit.objectRef.resource",
+    "kubernetes.audit.objectRef.name",
+    "kubernetes.audit.objectRef.namespace",
+    "kubernetes.audit.sourceIPs",
+    "kubernetes.audit.userAgent",
+    "kubernetes.audit.user.username",
+    "kubernetes.audit.user.groups",
+    "kubernetes.audit.user.extra.authentication.kubernetes.io/pod-name",
+    "kubernetes.audit.annotations.authorization_k8s_io/decision",
+    "kubernetes.audit.responseStatus.code",
+    "kubernetes.audit.responseStatus.message",
+    "event.dataset",
+    "event.action",
+    "source.ip",
+    "user.name",
+    "user_agent.original",
+    "data_stream.namespace",
+    "@timestamp",
+    "event.ingested",
+    "process.name",
+    "process.args",
+    "process.parent.name",
+    "container.id",
+    "container.image.name",
+];
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures");
 
@@ -153,10 +185,13 @@ fn report(name: &str, bytes: usize, events: usize, clock: Clock) {
 }
 
 fn run_lines(name: &str, data: &[u8], opts: &Options, parser: JsonParser) {
+    run_with(name, data, Normalizer::new(opts.clone()), parser)
+}
+
+fn run_with(name: &str, data: &[u8], normalizer: Normalizer, parser: JsonParser) {
     if !selected(name) {
         return;
     }
-    let normalizer = Normalizer::new(opts.clone());
     let clock = Clock::start();
     let mut docs = 0usize;
     for line in data.split(|&b| b == b'\n') {
@@ -228,6 +263,110 @@ fn main() {
         fields: Some(fields.iter().map(|s| s.to_string()).collect()),
         ..Options::default()
     };
+    // The fields `crowsnest hunt` asks for with the five seed rules loaded.
+    let seed = Options {
+        fields: Some(SEED_RULE_FIELDS.iter().map(|s| s.to_string()).collect()),
+        ..Options::default()
+    };
+    if selected("seed rules")
+        || std::env::var("SOURCES_BENCH_ONLY").is_ok_and(|o| o.starts_with("seed rules"))
+    {
+        run_with(
+            "seed rules: projected, fast path",
+            &data,
+            Normalizer::new(seed.clone()),
+            JsonParser::Sonic,
+        );
+        run_with(
+            "seed rules: projected, regular path",
+            &data,
+            Normalizer::new(seed.clone()).without_fast_path(),
+            JsonParser::Sonic,
+        );
+        // Only the native/legacy audit Event lines (what the fast path takes).
+        let events: Vec<u8> = data
+            .split(|&b| b == b'\n')
+            .filter(|l| {
+                matches!(
+                    sources::detect_line_shape(l),
+                    Ok(sources::Shape::AuditEvent | sources::Shape::LegacyAuditEvent)
+                )
+            })
+            .fold(Vec::new(), |mut out, l| {
+                out.extend_from_slice(l);
+                out.push(b'\n');
+                out
+            });
+        println!(
+            "events corpus: {:.1} MB (audit Event lines only)",
+            events.len() as f64 / 1e6
+        );
+        run_with(
+            "seed rules, events: fast path",
+            &events,
+            Normalizer::new(seed.clone()),
+            JsonParser::Sonic,
+        );
+        run_with(
+            "seed rules, events: regular projected",
+            &events,
+            Normalizer::new(seed.clone()).without_fast_path(),
+            JsonParser::Sonic,
+        );
+        run_lines(
+            "seed rules, events: full normalize",
+            &events,
+            &full,
+            JsonParser::Sonic,
+        );
+        if selected("seed rules, events: parse only") {
+            let clock = Clock::start();
+            let mut n = 0usize;
+            for line in events.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+                black_box(events::Value::from_json_slice(line).unwrap());
+                n += 1;
+            }
+            report("seed rules, events: parse only", events.len(), n, clock);
+        }
+        let fast = Normalizer::new(seed.clone());
+        let (mut taken, mut all) = (0, 0);
+        for l in events.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            all += 1;
+            if fast.normalize_fast_only(l).is_some() {
+                taken += 1;
+            } else if all - taken < 5 {
+                println!(
+                    "regular path: {}",
+                    String::from_utf8_lossy(&l[..l.len().min(300)])
+                );
+            }
+        }
+        println!("fast path taken by {taken} of {all} Event lines");
+        let lines: Vec<&[u8]> = events.split(|&b| b == b'\n').filter(|l| !l.is_empty()).collect();
+        let part = |name: &str, f: &dyn Fn(&[u8]) -> usize| {
+            let clock = Clock::start();
+            let mut n = 0usize;
+            for l in &lines {
+                n += black_box(f(l));
+            }
+            black_box(n);
+            report(name, events.len(), lines.len(), clock);
+        };
+        part("  part: UTF-8 check", &|l| {
+            std::str::from_utf8(l).is_ok() as usize
+        });
+        part("  part: member scan (validating)", &|l| {
+            Normalizer::scan_members_only(l).unwrap_or(0)
+        });
+        part("  part: _id hash", &|l| Normalizer::record_id_only(l).len());
+        part("  part: fast path, whole", &|l| {
+            fast.normalize_fast_only(l).is_some() as usize
+        });
+        let regular = Normalizer::new(seed.clone()).without_fast_path();
+        let a = allocations_per_line(&events, |l| drop(black_box(fast.normalize_line(l).unwrap())));
+        let b = allocations_per_line(&events, |l| drop(black_box(regular.normalize_line(l).unwrap())));
+        println!("allocations per Event line, seed rules: fast path {a:.1}, regular projected {b:.1}");
+    }
     if selected("bodies") {
         // Only the audit events carrying requestObject/responseObject (level Request and
         // RequestResponse), where projection skips most of the bytes.
@@ -249,6 +388,18 @@ fn main() {
             &projected,
             JsonParser::Sonic,
         );
+        run_with(
+            "bodies: seed rules, regular projected",
+            &bodies,
+            Normalizer::new(seed.clone()).without_fast_path(),
+            JsonParser::Sonic,
+        );
+        run_with(
+            "bodies: seed rules, fast path",
+            &bodies,
+            Normalizer::new(seed.clone()),
+            JsonParser::Sonic,
+        );
     }
     run_lines("full normalize, sonic-rs", &data, &full, JsonParser::Sonic);
     run_lines("full normalize, serde_json", &data, &full, JsonParser::SerdeJson);
@@ -266,6 +417,7 @@ fn main() {
     );
 
     let readers = [
+        ("Reader, seed rules (fast path)", seed, 1),
         ("Reader, full", full.clone(), 1),
         ("Reader, projected", projected, 1),
         ("Reader, full, 2 workers (see wall)", full, 2),

@@ -30,8 +30,6 @@
 
 use events::{Document, Map, Value};
 
-use crate::parse::{ValueSeed, seeded_sonic};
-use crate::project::Projection;
 use crate::scan::Members;
 use crate::{Normalizer, audit, hash};
 
@@ -154,22 +152,6 @@ impl FastPlan {
     }
 }
 
-/// Parses one member's raw value (inside the top-level object).
-fn member_value(raw: &[u8], key: &str, whole: bool, projection: Option<&Projection>) -> Option<Value> {
-    match raw.first()? {
-        b'"' if !raw.contains(&b'\\') => {
-            // The scanner checked the string; the bytes are valid UTF-8 (checked per line).
-            let text = std::str::from_utf8(&raw[1..raw.len() - 1]).ok()?;
-            Some(Value::Str(text.to_string()))
-        }
-        b'n' => Some(Value::Null),
-        _ => match projection {
-            Some(p) if !whole => p.parse_member_sonic(key, raw).ok(),
-            _ => seeded_sonic(raw, ValueSeed { depth: 1 }).ok(),
-        },
-    }
-}
-
 /// The document of an audit Event line through the fast path, or `None` to use the regular
 /// path. `line` is trimmed and valid UTF-8.
 pub(crate) fn audit_event(line: &[u8], plan: &FastPlan, ctx: &Normalizer) -> Option<Document> {
@@ -185,7 +167,7 @@ pub(crate) fn audit_event(line: &[u8], plan: &FastPlan, ctx: &Normalizer) -> Opt
         seen |= 1 << bit;
         Some(())
     };
-    while let Some((key, raw)) = members.next_member().ok()? {
+    while let Some(key) = members.next_key().ok()? {
         if FOREIGN.contains(&key) || key.starts_with("process_") || key == "node_name" {
             return None;
         }
@@ -195,25 +177,30 @@ pub(crate) fn audit_event(line: &[u8], plan: &FastPlan, ctx: &Normalizer) -> Opt
         }
         if let Some(i) = ALWAYS.iter().position(|k| *k == key) {
             mark(8 + i)?;
-            event.insert(key, member_value(raw, key, true, None)?);
+            event.insert(key, members.build()?);
             continue;
         }
         let wanted = plan.wants(key);
         if let Some(i) = STRINGS.iter().position(|k| *k == key) {
             mark(24 + i)?;
-            if !matches!(raw.first(), Some(b'"' | b'n')) {
+            if !matches!(members.peek(), Some(b'"' | b'n')) {
                 return None;
             }
         } else if let Some(i) = OBJECTS.iter().position(|k| *k == key) {
             mark(32 + i)?;
-            if !matches!(raw.first(), Some(b'{' | b'n')) {
+            if !matches!(members.peek(), Some(b'{' | b'n')) {
                 return None;
             }
         } else if wanted && event.get(key).is_some() {
             return None;
         }
-        if wanted {
-            event.insert(key, member_value(raw, key, false, ctx.projection.as_ref())?);
+        if !wanted {
+            members.skip()?;
+        } else if let Some(p) = ctx.projection.as_ref().filter(|p| p.prunes(key)) {
+            let raw = members.skip()?;
+            event.insert(key, p.parse_member_sonic(key, raw).ok()?);
+        } else {
+            event.insert(key, members.build()?);
         }
     }
     let kind = event.get("kind").and_then(Value::as_str);

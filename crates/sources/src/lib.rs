@@ -276,6 +276,31 @@ impl Normalizer {
         self
     }
 
+    /// The audit-Event fast path alone: `None` when the record would take the regular path
+    /// (for the bench and tests; `line` must be trimmed, valid UTF-8).
+    #[doc(hidden)]
+    pub fn normalize_fast_only(&self, line: &[u8]) -> Option<Document> {
+        fast::audit_event(line, self.fast.as_ref()?, self)
+    }
+
+    /// Bench hook: walks the top-level members of a record without building anything (the
+    /// scanning part of the fast path); the number of members, `None` when it gives up.
+    #[doc(hidden)]
+    pub fn scan_members_only(line: &[u8]) -> Option<usize> {
+        let mut m = scan::Members::new(line)?;
+        let mut n = 0;
+        while m.next_member().ok()?.is_some() {
+            n += 1;
+        }
+        Some(n)
+    }
+
+    /// Bench hook: the `_id` of a record.
+    #[doc(hidden)]
+    pub fn record_id_only(line: &[u8]) -> String {
+        hash::record_id(line)
+    }
+
     /// The current time (Live policy); taken per record, as the agent stamps each line.
     pub(crate) fn now(&self) -> i64 {
         events::time::now_nanos()

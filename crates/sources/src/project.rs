@@ -168,6 +168,11 @@ impl Projection {
         crate::parse::seeded_serde_json(bytes, self.seed())
     }
 
+    /// True when only parts of the top-level member `key` are requested.
+    pub(crate) fn prunes(&self, key: &str) -> bool {
+        !self.root.keep_all && self.root.children.get(key).is_some_and(|n| !n.keep_all)
+    }
+
     /// Parses the raw value of the record's top-level member `key` (one level down), cut down
     /// to the requested sub-paths as [`Projection::parse_sonic`] would.
     pub(crate) fn parse_member_sonic(&self, key: &str, bytes: &[u8]) -> Result<Value, String> {

@@ -9,6 +9,8 @@
 //! tracked in a 128-bit stack, never by recursion: a hostile line cannot overflow the stack.
 //! The input must already be valid UTF-8.
 
+use events::{Map, Value};
+
 use crate::parse::MAX_DEPTH;
 
 /// The members of a top-level JSON object, in order.
@@ -34,8 +36,35 @@ impl<'a> Members<'a> {
     /// The next member as (raw key without quotes, raw value bytes); `Ok(None)` at the end of
     /// a well-formed object with nothing but whitespace after it; `Err(())` when the caller
     /// must fall back (malformed or unusual input).
-    #[allow(clippy::result_unit_err)]
     pub(crate) fn next_member(&mut self) -> Result<Option<(&'a str, &'a [u8])>, ()> {
+        match self.next_key()? {
+            None => Ok(None),
+            Some(key) => Ok(Some((key, self.skip().ok_or(())?))),
+        }
+    }
+
+    /// The first byte of the current member's value.
+    pub(crate) fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    /// Skips the value of the member whose key [`Members::next_key`] gave; its raw bytes.
+    pub(crate) fn skip(&mut self) -> Option<&'a [u8]> {
+        let start = self.i;
+        self.i = skip_value(self.b, start, 1)?;
+        Some(&self.b[start..self.i])
+    }
+
+    /// Builds the value of the member whose key [`Members::next_key`] gave.
+    pub(crate) fn build(&mut self) -> Option<Value> {
+        let (v, end) = build_value(self.b, self.i, 1)?;
+        self.i = end;
+        Some(v)
+    }
+
+    /// The next member's key (raw, without quotes); the value must then be read with
+    /// [`Members::skip`] or [`Members::build`]. See [`Members::next_member`] for the rest.
+    pub(crate) fn next_key(&mut self) -> Result<Option<&'a str>, ()> {
         if self.done {
             return Ok(None);
         }
@@ -66,15 +95,12 @@ impl<'a> Members<'a> {
         if b.get(i) != Some(&b':') {
             return Err(());
         }
-        let value_start = ws(b, i + 1);
-        let value_end = skip_value(b, value_start, 1).ok_or(())?;
-        self.i = value_end;
+        self.i = ws(b, i + 1);
         // The key is a sub-slice of valid UTF-8 cut at ASCII quotes: valid UTF-8 itself.
-        let key = std::str::from_utf8(key).map_err(|_| ())?;
-        Ok(Some((key, &b[value_start..value_end])))
+        Ok(Some(std::str::from_utf8(key).map_err(|_| ())?))
     }
 
-    fn finish(&mut self, end: usize) -> Result<Option<(&'a str, &'a [u8])>, ()> {
+    fn finish<T>(&mut self, end: usize) -> Result<Option<T>, ()> {
         self.done = true;
         if ws(self.b, end) == self.b.len() {
             Ok(None)
@@ -91,10 +117,15 @@ fn ws(b: &[u8], mut i: usize) -> usize {
     i
 }
 
-/// True for the bytes that end the plain run of a JSON string.
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = 0x8080_8080_8080_8080;
+
+/// High bit set in each byte of `x` that is `"`, `\\` or a control character; exact for the
+/// lowest such byte (borrows only propagate upwards from a true match).
 #[inline(always)]
-fn special(c: u8) -> bool {
-    c == b'"' || c == b'\\' || c < 0x20
+fn specials(x: u64) -> u64 {
+    let zero = |y: u64| y.wrapping_sub(LO) & !y & HI;
+    zero(x ^ (LO * b'"' as u64)) | zero(x ^ (LO * b'\\' as u64)) | (x.wrapping_sub(LO * 0x20) & !x & HI)
 }
 
 /// Skips the rest of a string whose opening quote is before `i`; the index after the closing
@@ -102,41 +133,41 @@ fn special(c: u8) -> bool {
 #[inline]
 fn skip_string(b: &[u8], mut i: usize) -> Option<usize> {
     loop {
-        // Plain runs 16 bytes at a time (the check vectorizes), then byte by byte.
-        while let Some(chunk) = b.get(i..i + 16) {
-            if chunk.iter().fold(false, |acc, &c| acc | special(c)) {
+        // Plain runs eight bytes at a time.
+        while let Some(chunk) = b.get(i..i + 8) {
+            let m = specials(u64::from_le_bytes(chunk.try_into().ok()?));
+            if m != 0 {
+                i += (m.trailing_zeros() / 8) as usize;
                 break;
             }
-            i += 16;
+            i += 8;
         }
-        let c = *b.get(i)?;
-        if c == b'"' {
-            return Some(i + 1);
-        }
-        if c == b'\\' {
-            match *b.get(i + 1)? {
+        match *b.get(i)? {
+            b'"' => return Some(i + 1),
+            b'\\' => match *b.get(i + 1)? {
                 b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => i += 2,
                 b'u' => {
                     let hex = b.get(i + 2..i + 6)?;
-                    let s = std::str::from_utf8(hex).ok()?;
-                    let code = u16::from_str_radix(s, 16).ok()?;
-                    if !hex.iter().all(u8::is_ascii_hexdigit) || (0xD800..=0xDFFF).contains(&code) {
+                    if !hex.iter().all(u8::is_ascii_hexdigit) {
+                        return None;
+                    }
+                    let code = u16::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?;
+                    if (0xD800..=0xDFFF).contains(&code) {
                         return None;
                     }
                     i += 6;
                 }
                 _ => return None,
-            }
-        } else if c < 0x20 {
-            return None;
-        } else {
-            i += 1;
+            },
+            c if c < 0x20 => return None,
+            _ => i += 1,
         }
     }
 }
 
 /// Skips a number (`-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`) starting at `i`.
 fn skip_number(b: &[u8], mut i: usize) -> Option<usize> {
+    let start = i;
     let digits = |b: &[u8], mut i: usize| {
         let start = i;
         while b.get(i).is_some_and(u8::is_ascii_digit) {
@@ -155,12 +186,23 @@ fn skip_number(b: &[u8], mut i: usize) -> Option<usize> {
     if b.get(i) == Some(&b'.') {
         i = digits(b, i + 1)?;
     }
+    let mut exponent = false;
     if let Some(b'e' | b'E') = b.get(i) {
+        exponent = true;
         i += 1;
         if let Some(b'+' | b'-') = b.get(i) {
             i += 1;
         }
         i = digits(b, i)?;
+    }
+    // The full parse rejects numbers that overflow to infinity (`1e400`, 400 digits).
+    if (exponent || i - start > 300)
+        && !std::str::from_utf8(&b[start..i])
+            .ok()?
+            .parse::<f64>()
+            .is_ok_and(f64::is_finite)
+    {
+        return None;
     }
     Some(i)
 }
@@ -243,6 +285,122 @@ pub(crate) fn skip_value(b: &[u8], mut i: usize, depth: u32) -> Option<usize> {
     }
 }
 
+/// Builds the value starting at `i` (no leading whitespace) that is inside `depth` containers,
+/// as the full parse would (`Int` when it fits `i64`, duplicate keys: the last value at the
+/// first position); the value and the index after it. `None` on anything the scanner rejects.
+pub(crate) fn build_value(b: &[u8], i: usize, depth: u32) -> Option<(Value, usize)> {
+    match *b.get(i)? {
+        b'"' => {
+            let (s, end) = build_string(b, i + 1)?;
+            Some((Value::Str(s), end))
+        }
+        c @ (b'{' | b'[') => {
+            if depth >= MAX_DEPTH {
+                return None;
+            }
+            let mut i = ws(b, i + 1);
+            if c == b'[' {
+                let mut items = Vec::new();
+                if b.get(i) == Some(&b']') {
+                    return Some((Value::Array(items), i + 1));
+                }
+                loop {
+                    let (v, end) = build_value(b, i, depth + 1)?;
+                    items.push(v);
+                    i = ws(b, end);
+                    match *b.get(i)? {
+                        b',' => i = ws(b, i + 1),
+                        b']' => return Some((Value::Array(items), i + 1)),
+                        _ => return None,
+                    }
+                }
+            }
+            let mut map = Map::with_capacity(8);
+            if b.get(i) == Some(&b'}') {
+                return Some((Value::Object(map), i + 1));
+            }
+            loop {
+                if b.get(i) != Some(&b'"') {
+                    return None;
+                }
+                let (k, end) = build_string(b, i + 1)?;
+                i = ws(b, end);
+                if b.get(i) != Some(&b':') {
+                    return None;
+                }
+                let (v, end) = build_value(b, ws(b, i + 1), depth + 1)?;
+                map.insert(k, v);
+                i = ws(b, end);
+                match *b.get(i)? {
+                    b',' => i = ws(b, i + 1),
+                    b'}' => return Some((Value::Object(map), i + 1)),
+                    _ => return None,
+                }
+            }
+        }
+        b't' => Some((Value::Bool(true), literal(b, i, b"true")?)),
+        b'f' => Some((Value::Bool(false), literal(b, i, b"false")?)),
+        b'n' => Some((Value::Null, literal(b, i, b"null")?)),
+        b'-' | b'0'..=b'9' => {
+            let end = skip_number(b, i)?;
+            let text = std::str::from_utf8(&b[i..end]).ok()?;
+            let v = if text.contains(['.', 'e', 'E']) {
+                Value::Float(text.parse().ok()?)
+            } else if let Ok(n) = text.parse::<i64>() {
+                Value::Int(n)
+            } else if let Ok(n) = text.parse::<u64>() {
+                Value::Float(n as f64)
+            } else {
+                Value::Float(text.parse().ok()?)
+            };
+            Some((v, end))
+        }
+        _ => None,
+    }
+}
+
+/// The decoded string whose opening quote is before `i`, and the index after its closing
+/// quote (escapes of surrogates are left to the full parse: `None`).
+fn build_string(b: &[u8], start: usize) -> Option<(String, usize)> {
+    let end = skip_string(b, start)?;
+    let raw = &b[start..end - 1];
+    if !raw.contains(&b'\\') {
+        return Some((std::str::from_utf8(raw).ok()?.to_string(), end));
+    }
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        let c = raw[i];
+        if c != b'\\' {
+            out.push(c);
+            i += 1;
+            continue;
+        }
+        let e = *raw.get(i + 1)?;
+        i += 2;
+        let plain = match e {
+            b'"' => b'"',
+            b'\\' => b'\\',
+            b'/' => b'/',
+            b'b' => 8,
+            b'f' => 12,
+            b'n' => b'\n',
+            b'r' => b'\r',
+            b't' => b'\t',
+            b'u' => {
+                let code = u32::from_str_radix(std::str::from_utf8(raw.get(i..i + 4)?).ok()?, 16).ok()?;
+                i += 4;
+                let ch = char::from_u32(code)?;
+                out.extend_from_slice(ch.encode_utf8(&mut [0; 4]).as_bytes());
+                continue;
+            }
+            _ => return None,
+        };
+        out.push(plain);
+    }
+    Some((String::from_utf8(out).ok()?, end))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -286,11 +444,62 @@ mod tests {
             r#"{"a":"\ud800"}"#,
             r#"{"a\"b":1}"#,
             r#"{"a":"\u12g4"}"#,
+            r#"{"a":[1e400]}"#,
+            r#"{"a":-1E+999}"#,
         ] {
             assert!(members(bad).is_err(), "{bad}");
             // and the full parse rejects them too, or they are merely unusual (escaped keys,
             // surrogate escapes), which the fallback handles
         }
+    }
+
+    #[test]
+    fn string_ends_are_found_in_any_position() {
+        // Every position of the closing quote, escape and control character relative to the
+        // eight-byte steps, with bytes on either side of the special ones.
+        for len in 0..40 {
+            for filler in [
+                b'a',
+                0x7f,
+                0xc3,
+                b'!',
+                b'#',
+                b'[',
+                b']',
+                b'\\' + 1,
+                b'"' + 1,
+                0x20,
+            ] {
+                let mut body = vec![filler; len];
+                if filler == 0xc3 {
+                    body = "é".repeat(len / 2).into_bytes();
+                }
+                let mut text = vec![b'"'];
+                text.extend_from_slice(&body);
+                text.extend_from_slice(br#"" tail"#);
+                assert_eq!(skip_string(&text, 1), Some(body.len() + 2), "{len} {filler}");
+                for at in 0..=body.len() {
+                    let mut bad = text.clone();
+                    bad.insert(at + 1, 0x1f);
+                    assert_eq!(skip_string(&bad, 1), None, "control at {at}");
+                    let mut esc = text.clone();
+                    esc.splice(at + 1..at + 1, *br#"\""#);
+                    assert_eq!(skip_string(&esc, 1), Some(body.len() + 4), "escape at {at}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn builds_the_values_of_the_full_parse() {
+        let text = r#"{"b":1,"a":[1.5,"x\n\u00e9\/",null,{"c":true,"d":false}],"n":18446744073709551615,"a":2,
+            "m":-9223372036854775809,"e":-0.0,"f":1e300,"g":{},"h":[],"i":12.5e-3,"k":{"x":1,"x":2}}"#;
+        let (got, end) = build_value(text.as_bytes(), 0, 0).unwrap();
+        assert_eq!(end, text.len());
+        assert_eq!(got, crate::parse::full_sonic(text.as_bytes()).unwrap());
+        let deep = format!("{}{}", "[".repeat(128), "]".repeat(128));
+        assert!(build_value(deep.as_bytes(), 0, 1).is_none());
+        assert!(build_value(br#""\ud83d\ude00""#, 0, 0).is_none());
     }
 
     #[test]
