@@ -30,7 +30,8 @@
 
 use events::{Document, Map, Value};
 
-use crate::scan::Members;
+use crate::scan::{Members, build_value, for_each_element};
+use crate::validate::OBJECT_REF_STRINGS;
 use crate::{Normalizer, audit, hash};
 
 /// Top-level members that mean "not a plain audit Event": the regular path handles them.
@@ -57,15 +58,15 @@ const FOREIGN: [&str; 20] = [
     "priority",
 ];
 
-/// Members always parsed whole: what shape detection, the event time and the record checks
-/// read (the checks then see exactly what the regular path's checks see).
-const ALWAYS: [&str; 12] = [
+/// Members always parsed whole: the event time.
+const TIME: [&str; 3] = ["requestReceivedTimestamp", "stageTimestamp", "timestamp"];
+
+/// Members the record checks look inside: checked without building them, then parsed when a
+/// requested field needs them.
+const CHECKED: [&str; 9] = [
     "kind",
     "apiVersion",
     "verb",
-    "requestReceivedTimestamp",
-    "stageTimestamp",
-    "timestamp",
     "user",
     "impersonatedUser",
     "sourceIPs",
@@ -90,7 +91,8 @@ const AUDIT_KEYS: [&str; 6] = [
 ];
 
 /// ECS fields derived from raw members, and the member each comes from.
-const DERIVED: [(&str, &str); 11] = [
+const DERIVED: [(&str, &str); 12] = [
+    ("event.action", "verb"),
     ("event.outcome", "annotations"),
     ("user.name", "user"),
     ("user.id", "user"),
@@ -107,7 +109,7 @@ const DERIVED: [(&str, &str); 11] = [
 /// The plan of the fast path for a set of requested fields.
 #[derive(Debug, Clone)]
 pub(crate) struct FastPlan {
-    /// Raw top-level members needed beyond [`ALWAYS`].
+    /// Raw top-level members needed beyond [`TIME`].
     needed: Vec<String>,
 }
 
@@ -117,7 +119,7 @@ impl FastPlan {
     pub(crate) fn new(fields: &[String]) -> Option<FastPlan> {
         let mut needed: Vec<String> = Vec::new();
         let mut need = |k: &str| {
-            if !ALWAYS.contains(&k) && !needed.iter().any(|n| n == k) {
+            if !TIME.contains(&k) && !needed.iter().any(|n| n == k) {
                 needed.push(k.to_string());
             }
         };
@@ -152,6 +154,72 @@ impl FastPlan {
     }
 }
 
+/// Parses a member's raw value (already scanned) for the event, cut down to the requested
+/// sub-paths when only some are requested.
+fn member_value(key: &str, raw: &[u8], ctx: &Normalizer) -> Option<Value> {
+    match ctx.projection.as_ref().filter(|p| p.prunes(key)) {
+        Some(p) => p.parse_member_sonic(key, raw).ok(),
+        None => build_value(raw, 0, 1).map(|(v, _)| v),
+    }
+}
+
+fn str_or_null(raw: &[u8]) -> Option<()> {
+    matches!(raw.first(), Some(b'"' | b'n')).then_some(())
+}
+
+/// Null, or an array of strings and nulls, whose elements are inside `depth` containers.
+fn str_array(raw: &[u8], depth: u32) -> Option<()> {
+    if raw.first() == Some(&b'n') {
+        return Some(());
+    }
+    for_each_element(raw, depth, str_or_null)
+}
+
+/// Null, or an object each of whose members passes `f`; values inside `depth` containers.
+fn object_members(raw: &[u8], depth: u32, mut f: impl FnMut(&str, &[u8]) -> Option<()>) -> Option<()> {
+    if raw.first() == Some(&b'n') {
+        return Some(());
+    }
+    let mut m = Members::nested(raw, depth)?;
+    while let Some((k, v)) = m.next_member().ok()? {
+        f(k, v)?;
+    }
+    Some(())
+}
+
+/// The record checks of [`crate::validate`] on one raw member, without building it: `None`
+/// when they could fail (every occurrence of a member is checked, so this errs on the safe
+/// side for duplicates), and the regular path then reports the error.
+fn check(key: &str, raw: &[u8]) -> Option<()> {
+    match key {
+        "kind" | "apiVersion" | "verb" => str_or_null(raw),
+        "sourceIPs" => str_array(raw, 2),
+        "user" | "impersonatedUser" => object_members(raw, 2, |k, v| match k {
+            "username" | "uid" => str_or_null(v),
+            "groups" => str_array(v, 3),
+            "extra" => object_members(v, 3, |_, x| str_or_null(x).or_else(|| str_array(x, 4))),
+            _ => Some(()),
+        }),
+        "objectRef" => object_members(raw, 2, |k, v| {
+            if OBJECT_REF_STRINGS.contains(&k) {
+                str_or_null(v)
+            } else {
+                Some(())
+            }
+        }),
+        "responseStatus" => object_members(raw, 2, |k, v| {
+            if k == "code" && v.first() != Some(&b'n') {
+                // An integer, as the full parse builds it (`Value::Int`).
+                std::str::from_utf8(v).ok()?.parse::<i64>().ok().map(|_| ())
+            } else {
+                Some(())
+            }
+        }),
+        "annotations" => object_members(raw, 2, |_, v| str_or_null(v)),
+        _ => Some(()),
+    }
+}
+
 /// The document of an audit Event line through the fast path, or `None` to use the regular
 /// path. `line` is trimmed and valid UTF-8.
 pub(crate) fn audit_event(line: &[u8], plan: &FastPlan, ctx: &Normalizer) -> Option<Document> {
@@ -167,6 +235,7 @@ pub(crate) fn audit_event(line: &[u8], plan: &FastPlan, ctx: &Normalizer) -> Opt
         seen |= 1 << bit;
         Some(())
     };
+    let mut kind = None;
     while let Some(key) = members.next_key().ok()? {
         if FOREIGN.contains(&key) || key.starts_with("process_") || key == "node_name" {
             return None;
@@ -175,12 +244,24 @@ pub(crate) fn audit_event(line: &[u8], plan: &FastPlan, ctx: &Normalizer) -> Opt
             audit_keys += 1;
             mark(i)?;
         }
-        if let Some(i) = ALWAYS.iter().position(|k| *k == key) {
+        if let Some(i) = TIME.iter().position(|k| *k == key) {
             mark(8 + i)?;
             event.insert(key, members.build()?);
             continue;
         }
         let wanted = plan.wants(key);
+        if let Some(i) = CHECKED.iter().position(|k| *k == key) {
+            mark(12 + i)?;
+            let raw = members.skip()?;
+            check(key, raw)?;
+            if key == "kind" {
+                kind = Some(raw);
+            }
+            if wanted {
+                event.insert(key, member_value(key, raw, ctx)?);
+            }
+            continue;
+        }
         if let Some(i) = STRINGS.iter().position(|k| *k == key) {
             mark(24 + i)?;
             if !matches!(members.peek(), Some(b'"' | b'n')) {
@@ -203,7 +284,13 @@ pub(crate) fn audit_event(line: &[u8], plan: &FastPlan, ctx: &Normalizer) -> Opt
             event.insert(key, members.build()?);
         }
     }
-    let kind = event.get("kind").and_then(Value::as_str);
+    // `kind` as shape detection reads it (an escaped one is left to the regular path).
+    let kind = match kind {
+        Some(raw) if raw.contains(&b'\\') => return None,
+        Some(b"\"Event\"") => Some("Event"),
+        Some(b"\"EventList\"") => Some("EventList"),
+        _ => None,
+    };
     if kind == Some("EventList") || (kind != Some("Event") && audit_keys < 2) {
         return None;
     }
@@ -242,11 +329,11 @@ mod tests {
         for k in ["requestObject", "userAgent", "resource"] {
             assert!(p.wants(k), "{k}");
         }
-        // annotations, user and sourceIPs are always read
-        assert!(!p.wants("responseObject") && !p.wants("annotations"));
+        assert!(!p.wants("responseObject") && !p.wants("impersonatedUser") && p.wants("user"));
         assert!(plan(&["kubernetes.audit"]).is_none());
         assert!(plan(&["kubernetes.audit.*"]).is_none());
-        assert!(plan(&["user.name"]).unwrap().needed.is_empty());
+        assert_eq!(plan(&["user.name"]).unwrap().needed, ["user"]);
+        assert!(plan(&["@timestamp"]).unwrap().needed.is_empty());
     }
 
     #[test]

@@ -19,17 +19,25 @@ pub(crate) struct Members<'a> {
     i: usize,
     first: bool,
     done: bool,
+    /// How many containers the members' values are inside.
+    depth: u32,
 }
 
 impl<'a> Members<'a> {
     /// Starts scanning `b`; `None` when it does not start with `{`.
     pub(crate) fn new(b: &'a [u8]) -> Option<Members<'a>> {
+        Members::nested(b, 1)
+    }
+
+    /// The members of an object (already scanned) whose values are inside `depth` containers.
+    pub(crate) fn nested(b: &'a [u8], depth: u32) -> Option<Members<'a>> {
         let i = ws(b, 0);
         (b.get(i) == Some(&b'{')).then_some(Members {
             b,
             i: i + 1,
             first: true,
             done: false,
+            depth,
         })
     }
 
@@ -51,13 +59,13 @@ impl<'a> Members<'a> {
     /// Skips the value of the member whose key [`Members::next_key`] gave; its raw bytes.
     pub(crate) fn skip(&mut self) -> Option<&'a [u8]> {
         let start = self.i;
-        self.i = skip_value(self.b, start, 1)?;
+        self.i = skip_value(self.b, start, self.depth)?;
         Some(&self.b[start..self.i])
     }
 
     /// Builds the value of the member whose key [`Members::next_key`] gave.
     pub(crate) fn build(&mut self) -> Option<Value> {
-        let (v, end) = build_value(self.b, self.i, 1)?;
+        let (v, end) = build_value(self.b, self.i, self.depth)?;
         self.i = end;
         Some(v)
     }
@@ -281,6 +289,28 @@ pub(crate) fn skip_value(b: &[u8], mut i: usize, depth: u32) -> Option<usize> {
                 }
                 _ => return None,
             }
+        }
+    }
+}
+
+/// Calls `f` with the raw bytes of each element of the array `raw` (already scanned), whose
+/// elements are inside `depth` containers.
+pub(crate) fn for_each_element(raw: &[u8], depth: u32, mut f: impl FnMut(&[u8]) -> Option<()>) -> Option<()> {
+    if raw.first() != Some(&b'[') {
+        return None;
+    }
+    let mut i = ws(raw, 1);
+    if raw.get(i) == Some(&b']') {
+        return Some(());
+    }
+    loop {
+        let end = skip_value(raw, i, depth)?;
+        f(&raw[i..end])?;
+        i = ws(raw, end);
+        match *raw.get(i)? {
+            b',' => i = ws(raw, i + 1),
+            b']' => return Some(()),
+            _ => return None,
         }
     }
 }

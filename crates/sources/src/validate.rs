@@ -4,7 +4,7 @@
 
 use events::{Map, Value};
 
-const OBJECT_REF_STRINGS: [&str; 8] = [
+pub(crate) const OBJECT_REF_STRINGS: [&str; 8] = [
     "resource",
     "namespace",
     "name",
