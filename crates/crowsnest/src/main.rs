@@ -7,6 +7,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// Documents are trees of many small allocations; mimalloc serves them markedly faster than the
+/// system allocator (see the README's Performance section).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Elastic Security detection rules over Kubernetes audit logs and container process events —
 /// no Elasticsearch, no Kibana, one binary.
 ///
