@@ -233,6 +233,43 @@ impl Query {
             .all(|e| matches!(e.eval(&row, &mut cx), Val::Bool(true)))
     }
 
+    /// Checks the pushed-down conditions and loads the document's fields once, so that a
+    /// document belonging to several open executions (overlapping rule windows) is read once
+    /// and pushed into each with [`Execution::push_loaded`]. Warnings raised by the pushed-down
+    /// conditions travel with the result, also when the document is rejected.
+    pub fn load(&self, doc: &Document) -> Loaded {
+        let c = &self.inner;
+        let mut warnings = Warnings::default();
+        let SourcePlan::From(fields) = &c.plan.source else {
+            return Loaded { row: None, warnings };
+        };
+        let mut vals = vec![Val::Null; fields.len()];
+        if !c.prefilter.is_empty() {
+            exec::load_into(&mut vals, doc, fields, Some(&c.prefilter_fields), &[]);
+            let mut cx = Ctx {
+                now_millis: 0,
+                warnings: &mut warnings,
+            };
+            if !c
+                .prefilter
+                .iter()
+                .all(|e| matches!(e.eval(&vals, &mut cx), Val::Bool(true)))
+            {
+                return Loaded { row: None, warnings };
+            }
+        }
+        exec::load_into(&mut vals, doc, fields, None, &c.prefilter_fields);
+        let prov = Prov {
+            group: Vec::new(),
+            ids: vec![doc.id.clone()],
+            count: 1,
+        };
+        Loaded {
+            row: Some(Row { vals, prov }),
+            warnings,
+        }
+    }
+
     /// Starts an execution (ROW queries produce their row immediately).
     pub fn start(&self, ctx: ExecContext) -> Execution {
         let c = &self.inner;
@@ -269,6 +306,25 @@ fn columns(plan: &Plan) -> Vec<Column> {
             data_type: t.name().to_string(),
         })
         .collect()
+}
+
+/// A document checked and loaded once by [`Query::load`].
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    row: Option<Row>,
+    warnings: Warnings,
+}
+
+impl Loaded {
+    /// The pushed-down conditions accept the document.
+    pub fn accepted(&self) -> bool {
+        self.row.is_some()
+    }
+
+    /// Evaluating the conditions raised warnings (they must reach the results).
+    pub fn has_warnings(&self) -> bool {
+        !self.warnings.list.is_empty()
+    }
 }
 
 /// A running query: push documents, merge partial executions, finish.
@@ -314,6 +370,19 @@ impl Execution {
             count: 1,
         };
         self.push_row(Row { vals, prov });
+    }
+
+    /// Feeds a document loaded by [`Query::load`] (of the same query).
+    pub fn push_loaded(&mut self, loaded: &Loaded) {
+        if !loaded.warnings.list.is_empty() {
+            self.warnings.merge(loaded.warnings.clone());
+        }
+        if self.sink.is_full() {
+            return;
+        }
+        if let Some(row) = &loaded.row {
+            self.push_row(row.clone());
+        }
     }
 
     fn push_row(&mut self, row: Row) {

@@ -310,16 +310,15 @@ impl RuleRun {
         // Windows whose tick is at or before t - grace are complete: no later event belongs to them.
         self.close_windows_through(t.saturating_sub(self.grace), emit);
         self.prune(t, interval + lookback + self.grace);
-        let accepted = match &self.compiled.detection {
-            Detection::Esql(q) => q.prefilter(doc),
-            Detection::Eql(q) => q.prefilter(doc),
-        };
-        if !accepted {
-            return;
-        }
-        self.report.events_considered += 1;
         match (&self.compiled.detection, &mut self.state) {
             (Detection::Esql(q), State::Esql(st)) => {
+                // Checked and read once, pushed into every open window that contains it.
+                let loaded = q.load(doc);
+                if loaded.accepted() {
+                    self.report.events_considered += 1;
+                } else if !loaded.has_warnings() {
+                    return;
+                }
                 // Every tick T with T - lookback <= t < T.
                 let mut tick = next_tick(t, interval);
                 if tick <= st.closed_through {
@@ -334,11 +333,15 @@ impl RuleRun {
                     st.windows
                         .entry(tick)
                         .or_insert_with(|| q.start(esql::ExecContext { now_nanos: tick }))
-                        .push(doc);
+                        .push_loaded(&loaded);
                     tick += interval;
                 }
             }
-            (Detection::Eql(_), State::Eql(st)) => {
+            (Detection::Eql(q), State::Eql(st)) => {
+                if !q.prefilter(doc) {
+                    return;
+                }
+                self.report.events_considered += 1;
                 let arc = shared.get_or_insert_with(|| Arc::new(doc.clone())).clone();
                 let matches = st.engine.push(arc);
                 self.raise_eql(matches, emit);

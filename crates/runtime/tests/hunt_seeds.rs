@@ -696,6 +696,11 @@ fn seed_004_multi_valued_source_ip_is_dropped_by_the_to_string_null_rule() {
     let (got, report, _) = hunt(&lines, &[]);
     assert!(got.iter().all(|g| g.rule != "004"), "{got:?}");
     assert!(seed_report(&report, "004").events_in_scope >= 3);
+    let warnings = &seed_report(&report, "004").warnings;
+    assert!(
+        warnings.iter().any(|w| w.contains("multi-value")),
+        "the warning reaches the report: {warnings:?}"
+    );
     // The same burst from a single address fires.
     let single: Vec<String> = lines.iter().map(|l| l.replace(",\"10.0.0.1\"", "")).collect();
     assert_ne!(single, lines);
