@@ -154,30 +154,27 @@ impl FastPlan {
     }
 }
 
-/// Parses a member's raw value (already scanned) for the event, cut down to the requested
-/// sub-paths when only some are requested.
-fn member_value(key: &str, raw: &[u8], ctx: &Normalizer) -> Option<Value> {
-    match ctx.projection.as_ref().filter(|p| p.prunes(key)) {
-        Some(p) => p.parse_member_sonic(key, raw).ok(),
-        None => build_value(raw, 0, 1).map(|(v, _)| v),
-    }
+/// Parses a checked member's raw value (already scanned) for the event. These members are
+/// small: building them whole is cheaper than a pruned parse.
+fn member_value(raw: &str) -> Option<Value> {
+    build_value(raw, 0, 1).map(|(v, _)| v)
 }
 
-fn str_or_null(raw: &[u8]) -> Option<()> {
-    matches!(raw.first(), Some(b'"' | b'n')).then_some(())
+fn str_or_null(raw: &str) -> Option<()> {
+    matches!(raw.as_bytes().first(), Some(b'"' | b'n')).then_some(())
 }
 
 /// Null, or an array of strings and nulls, whose elements are inside `depth` containers.
-fn str_array(raw: &[u8], depth: u32) -> Option<()> {
-    if raw.first() == Some(&b'n') {
+fn str_array(raw: &str, depth: u32) -> Option<()> {
+    if raw.starts_with('n') {
         return Some(());
     }
     for_each_element(raw, depth, str_or_null)
 }
 
 /// Null, or an object each of whose members passes `f`; values inside `depth` containers.
-fn object_members(raw: &[u8], depth: u32, mut f: impl FnMut(&str, &[u8]) -> Option<()>) -> Option<()> {
-    if raw.first() == Some(&b'n') {
+fn object_members(raw: &str, depth: u32, mut f: impl FnMut(&str, &str) -> Option<()>) -> Option<()> {
+    if raw.starts_with('n') {
         return Some(());
     }
     let mut m = Members::nested(raw, depth)?;
@@ -190,7 +187,7 @@ fn object_members(raw: &[u8], depth: u32, mut f: impl FnMut(&str, &[u8]) -> Opti
 /// The record checks of [`crate::validate`] on one raw member, without building it: `None`
 /// when they could fail (every occurrence of a member is checked, so this errs on the safe
 /// side for duplicates), and the regular path then reports the error.
-fn check(key: &str, raw: &[u8]) -> Option<()> {
+fn check(key: &str, raw: &str) -> Option<()> {
     match key {
         "kind" | "apiVersion" | "verb" => str_or_null(raw),
         "sourceIPs" => str_array(raw, 2),
@@ -208,9 +205,9 @@ fn check(key: &str, raw: &[u8]) -> Option<()> {
             }
         }),
         "responseStatus" => object_members(raw, 2, |k, v| {
-            if k == "code" && v.first() != Some(&b'n') {
+            if k == "code" && !v.starts_with('n') {
                 // An integer, as the full parse builds it (`Value::Int`).
-                std::str::from_utf8(v).ok()?.parse::<i64>().ok().map(|_| ())
+                v.parse::<i64>().ok().map(|_| ())
             } else {
                 Some(())
             }
@@ -222,7 +219,7 @@ fn check(key: &str, raw: &[u8]) -> Option<()> {
 
 /// The document of an audit Event line through the fast path, or `None` to use the regular
 /// path. `line` is trimmed and valid UTF-8.
-pub(crate) fn audit_event(line: &[u8], plan: &FastPlan, ctx: &Normalizer) -> Option<Document> {
+pub(crate) fn audit_event(line: &str, plan: &FastPlan, ctx: &Normalizer) -> Option<Document> {
     let mut members = Members::new(line)?;
     let mut event = Map::with_capacity(16);
     // Distinct members seen among those below (duplicates fall back).
@@ -252,13 +249,18 @@ pub(crate) fn audit_event(line: &[u8], plan: &FastPlan, ctx: &Normalizer) -> Opt
         let wanted = plan.wants(key);
         if let Some(i) = CHECKED.iter().position(|k| *k == key) {
             mark(12 + i)?;
-            let raw = members.skip()?;
-            check(key, raw)?;
-            if key == "kind" {
-                kind = Some(raw);
-            }
-            if wanted {
-                event.insert(key, member_value(key, raw, ctx)?);
+            if wanted && key != "kind" {
+                // Built whole: the record checks then read the built value.
+                event.insert(key, members.build()?);
+            } else {
+                let raw = members.skip()?;
+                check(key, raw)?;
+                if key == "kind" {
+                    kind = Some(raw);
+                    if wanted {
+                        event.insert(key, member_value(raw)?);
+                    }
+                }
             }
             continue;
         }
@@ -279,29 +281,26 @@ pub(crate) fn audit_event(line: &[u8], plan: &FastPlan, ctx: &Normalizer) -> Opt
             members.skip()?;
         } else if let Some(p) = ctx.projection.as_ref().filter(|p| p.prunes(key)) {
             let raw = members.skip()?;
-            event.insert(key, p.parse_member_sonic(key, raw).ok()?);
+            event.insert(key, p.parse_member_sonic(key, raw.as_bytes()).ok()?);
         } else {
             event.insert(key, members.build()?);
         }
     }
     // `kind` as shape detection reads it (an escaped one is left to the regular path).
     let kind = match kind {
-        Some(raw) if raw.contains(&b'\\') => return None,
-        Some(b"\"Event\"") => Some("Event"),
-        Some(b"\"EventList\"") => Some("EventList"),
+        Some(raw) if raw.contains('\\') => return None,
+        Some("\"Event\"") => Some("Event"),
+        Some("\"EventList\"") => Some("EventList"),
         _ => None,
     };
     if kind == Some("EventList") || (kind != Some("Event") && audit_keys < 2) {
         return None;
     }
-    let original = ctx
-        .opts
-        .preserve_original
-        .then(|| String::from_utf8_lossy(line).into_owned());
+    let original = ctx.opts.preserve_original.then(|| line.to_string());
     let (source, index) = audit::normalize(event, None, original, ctx).ok()?;
     Some(Document {
         source,
-        id: hash::record_id(line),
+        id: hash::record_id(line.as_bytes()),
         index,
         origin: None,
     })
@@ -345,7 +344,7 @@ mod tests {
         let p = plan(&["event.action"]).unwrap();
         let t = r#""requestReceivedTimestamp":"2020-01-01T00:00:00Z""#;
         let ok = format!(r#"{{"kind":"Event","verb":"get",{t}}}"#);
-        let doc = audit_event(ok.as_bytes(), &p, &ctx).unwrap();
+        let doc = audit_event(&ok, &p, &ctx).unwrap();
         assert_eq!(doc.first_str("event.action"), Some("get"));
         for line in [
             format!(r#"{{"kind":"Event","verb":"get","protoPayload":{{}},{t}}}"#),
@@ -359,7 +358,7 @@ mod tests {
             r#"{"hello":"world"}"#.to_string(),
             r#"["kind"]"#.to_string(),
         ] {
-            assert!(audit_event(line.as_bytes(), &p, &ctx).is_none(), "{line}");
+            assert!(audit_event(&line, &p, &ctx).is_none(), "{line}");
         }
     }
 }

@@ -17,7 +17,8 @@
 //! what a webhook receiver should keep), [`Reader::with_workers`] (normalization on worker
 //! threads, output order unchanged), [`detect_line_shape`], [`Shape::name`],
 //! [`reader::STDIN_NAME`] (`<stdin>`, the source name of `-`), the `audit`/`process` modules'
-//! dataset constants, and the bench-only `JsonParser`/`Normalizer::normalize_line_with`.
+//! dataset constants, and the bench-only `JsonParser`/`Normalizer::normalize_line_with`,
+//! `Normalizer::{without_fast_path, normalize_fast_only, scan_members_only, record_id_only}`.
 //! An [`InputError`] about a whole input (cannot open or read it) has line 0.
 //!
 //! # Input
@@ -119,6 +120,15 @@
 //! Documents keep every requested field plus `@timestamp`, `event.ingested`, `event.dataset` and
 //! `data_stream.*` (they may contain more). Type errors inside skipped subtrees are not reported
 //! (they are not read).
+//!
+//! Native and legacy audit Event lines take a faster route under projection (module `fast`):
+//! their top-level members are walked by a validating, allocation-free scanner and only the
+//! members the requested fields derive from are built (the members the record checks look
+//! inside are checked in place), then normalized by the same pipeline code; the requested
+//! fields hold exactly what the full normalization gives. Anything unusual (other shapes,
+//! duplicate known keys, escaped keys, any JSON doubt, a failed check) takes the regular path,
+//! so errors are unchanged. Container records (EventList, records, arrays) are parsed whole
+//! under projection too, so their members' `_id`s are those of the full path.
 
 pub mod audit;
 mod fast;
@@ -280,14 +290,14 @@ impl Normalizer {
     /// (for the bench and tests; `line` must be trimmed, valid UTF-8).
     #[doc(hidden)]
     pub fn normalize_fast_only(&self, line: &[u8]) -> Option<Document> {
-        fast::audit_event(line, self.fast.as_ref()?, self)
+        fast::audit_event(std::str::from_utf8(line).ok()?, self.fast.as_ref()?, self)
     }
 
     /// Bench hook: walks the top-level members of a record without building anything (the
     /// scanning part of the fast path); the number of members, `None` when it gives up.
     #[doc(hidden)]
     pub fn scan_members_only(line: &[u8]) -> Option<usize> {
-        let mut m = scan::Members::new(line)?;
+        let mut m = scan::Members::new(std::str::from_utf8(line).ok()?)?;
         let mut n = 0;
         while m.next_member().ok()?.is_some() {
             n += 1;
@@ -313,12 +323,13 @@ pub(crate) fn normalize_bytes(
     parser: JsonParser,
 ) -> Result<Vec<Document>, String> {
     let line = util::trim_ascii(line);
-    if let Err(e) = std::str::from_utf8(line) {
-        return Err(format!("invalid UTF-8 at byte {}", e.valid_up_to()));
-    }
+    let text = match std::str::from_utf8(line) {
+        Ok(text) => text,
+        Err(e) => return Err(format!("invalid UTF-8 at byte {}", e.valid_up_to())),
+    };
     if parser == JsonParser::Sonic
         && let Some(plan) = &ctx.fast
-        && let Some(doc) = fast::audit_event(line, plan, ctx)
+        && let Some(doc) = fast::audit_event(text, plan, ctx)
     {
         return Ok(vec![doc]);
     }

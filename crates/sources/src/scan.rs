@@ -15,6 +15,7 @@ use crate::parse::MAX_DEPTH;
 
 /// The members of a top-level JSON object, in order.
 pub(crate) struct Members<'a> {
+    text: &'a str,
     b: &'a [u8],
     i: usize,
     first: bool,
@@ -25,14 +26,16 @@ pub(crate) struct Members<'a> {
 
 impl<'a> Members<'a> {
     /// Starts scanning `b`; `None` when it does not start with `{`.
-    pub(crate) fn new(b: &'a [u8]) -> Option<Members<'a>> {
-        Members::nested(b, 1)
+    pub(crate) fn new(text: &'a str) -> Option<Members<'a>> {
+        Members::nested(text, 1)
     }
 
     /// The members of an object (already scanned) whose values are inside `depth` containers.
-    pub(crate) fn nested(b: &'a [u8], depth: u32) -> Option<Members<'a>> {
+    pub(crate) fn nested(text: &'a str, depth: u32) -> Option<Members<'a>> {
+        let b = text.as_bytes();
         let i = ws(b, 0);
         (b.get(i) == Some(&b'{')).then_some(Members {
+            text,
             b,
             i: i + 1,
             first: true,
@@ -44,7 +47,7 @@ impl<'a> Members<'a> {
     /// The next member as (raw key without quotes, raw value bytes); `Ok(None)` at the end of
     /// a well-formed object with nothing but whitespace after it; `Err(())` when the caller
     /// must fall back (malformed or unusual input).
-    pub(crate) fn next_member(&mut self) -> Result<Option<(&'a str, &'a [u8])>, ()> {
+    pub(crate) fn next_member(&mut self) -> Result<Option<(&'a str, &'a str)>, ()> {
         match self.next_key()? {
             None => Ok(None),
             Some(key) => Ok(Some((key, self.skip().ok_or(())?))),
@@ -57,15 +60,15 @@ impl<'a> Members<'a> {
     }
 
     /// Skips the value of the member whose key [`Members::next_key`] gave; its raw bytes.
-    pub(crate) fn skip(&mut self) -> Option<&'a [u8]> {
+    pub(crate) fn skip(&mut self) -> Option<&'a str> {
         let start = self.i;
         self.i = skip_value(self.b, start, self.depth)?;
-        Some(&self.b[start..self.i])
+        self.text.get(start..self.i)
     }
 
     /// Builds the value of the member whose key [`Members::next_key`] gave.
     pub(crate) fn build(&mut self) -> Option<Value> {
-        let (v, end) = build_value(self.b, self.i, self.depth)?;
+        let (v, end) = build_value(self.text, self.i, self.depth)?;
         self.i = end;
         Some(v)
     }
@@ -105,7 +108,7 @@ impl<'a> Members<'a> {
         }
         self.i = ws(b, i + 1);
         // The key is a sub-slice of valid UTF-8 cut at ASCII quotes: valid UTF-8 itself.
-        Ok(Some(std::str::from_utf8(key).map_err(|_| ())?))
+        Ok(Some(self.text.get(key_start..key_end).ok_or(())?))
     }
 
     fn finish<T>(&mut self, end: usize) -> Result<Option<T>, ()> {
@@ -295,7 +298,8 @@ pub(crate) fn skip_value(b: &[u8], mut i: usize, depth: u32) -> Option<usize> {
 
 /// Calls `f` with the raw bytes of each element of the array `raw` (already scanned), whose
 /// elements are inside `depth` containers.
-pub(crate) fn for_each_element(raw: &[u8], depth: u32, mut f: impl FnMut(&[u8]) -> Option<()>) -> Option<()> {
+pub(crate) fn for_each_element(text: &str, depth: u32, mut f: impl FnMut(&str) -> Option<()>) -> Option<()> {
+    let raw = text.as_bytes();
     if raw.first() != Some(&b'[') {
         return None;
     }
@@ -305,7 +309,7 @@ pub(crate) fn for_each_element(raw: &[u8], depth: u32, mut f: impl FnMut(&[u8]) 
     }
     loop {
         let end = skip_value(raw, i, depth)?;
-        f(&raw[i..end])?;
+        f(text.get(i..end)?)?;
         i = ws(raw, end);
         match *raw.get(i)? {
             b',' => i = ws(raw, i + 1),
@@ -318,10 +322,11 @@ pub(crate) fn for_each_element(raw: &[u8], depth: u32, mut f: impl FnMut(&[u8]) 
 /// Builds the value starting at `i` (no leading whitespace) that is inside `depth` containers,
 /// as the full parse would (`Int` when it fits `i64`, duplicate keys: the last value at the
 /// first position); the value and the index after it. `None` on anything the scanner rejects.
-pub(crate) fn build_value(b: &[u8], i: usize, depth: u32) -> Option<(Value, usize)> {
+pub(crate) fn build_value(text: &str, i: usize, depth: u32) -> Option<(Value, usize)> {
+    let b = text.as_bytes();
     match *b.get(i)? {
         b'"' => {
-            let (s, end) = build_string(b, i + 1)?;
+            let (s, end) = build_string(text, i + 1)?;
             Some((Value::Str(s), end))
         }
         c @ (b'{' | b'[') => {
@@ -335,7 +340,7 @@ pub(crate) fn build_value(b: &[u8], i: usize, depth: u32) -> Option<(Value, usiz
                     return Some((Value::Array(items), i + 1));
                 }
                 loop {
-                    let (v, end) = build_value(b, i, depth + 1)?;
+                    let (v, end) = build_value(text, i, depth + 1)?;
                     items.push(v);
                     i = ws(b, end);
                     match *b.get(i)? {
@@ -353,12 +358,12 @@ pub(crate) fn build_value(b: &[u8], i: usize, depth: u32) -> Option<(Value, usiz
                 if b.get(i) != Some(&b'"') {
                     return None;
                 }
-                let (k, end) = build_string(b, i + 1)?;
+                let (k, end) = build_string(text, i + 1)?;
                 i = ws(b, end);
                 if b.get(i) != Some(&b':') {
                     return None;
                 }
-                let (v, end) = build_value(b, ws(b, i + 1), depth + 1)?;
+                let (v, end) = build_value(text, ws(b, i + 1), depth + 1)?;
                 map.insert(k, v);
                 i = ws(b, end);
                 match *b.get(i)? {
@@ -373,7 +378,7 @@ pub(crate) fn build_value(b: &[u8], i: usize, depth: u32) -> Option<(Value, usiz
         b'n' => Some((Value::Null, literal(b, i, b"null")?)),
         b'-' | b'0'..=b'9' => {
             let end = skip_number(b, i)?;
-            let text = std::str::from_utf8(&b[i..end]).ok()?;
+            let text = text.get(i..end)?;
             let v = if text.contains(['.', 'e', 'E']) {
                 Value::Float(text.parse().ok()?)
             } else if let Ok(n) = text.parse::<i64>() {
@@ -391,12 +396,13 @@ pub(crate) fn build_value(b: &[u8], i: usize, depth: u32) -> Option<(Value, usiz
 
 /// The decoded string whose opening quote is before `i`, and the index after its closing
 /// quote (escapes of surrogates are left to the full parse: `None`).
-fn build_string(b: &[u8], start: usize) -> Option<(String, usize)> {
-    let end = skip_string(b, start)?;
-    let raw = &b[start..end - 1];
-    if !raw.contains(&b'\\') {
-        return Some((std::str::from_utf8(raw).ok()?.to_string(), end));
+fn build_string(text: &str, start: usize) -> Option<(String, usize)> {
+    let end = skip_string(text.as_bytes(), start)?;
+    let plain = text.get(start..end - 1)?;
+    if !plain.contains('\\') {
+        return Some((plain.to_string(), end));
     }
+    let raw = plain.as_bytes();
     let mut out = Vec::with_capacity(raw.len());
     let mut i = 0;
     while i < raw.len() {
@@ -436,10 +442,10 @@ mod tests {
     use super::*;
 
     fn members(text: &str) -> Result<Vec<(String, String)>, ()> {
-        let mut m = Members::new(text.as_bytes()).ok_or(())?;
+        let mut m = Members::new(text).ok_or(())?;
         let mut out = Vec::new();
         while let Some((k, v)) = m.next_member()? {
-            out.push((k.to_string(), String::from_utf8(v.to_vec()).unwrap()));
+            out.push((k.to_string(), v.to_string()));
         }
         Ok(out)
     }
@@ -524,12 +530,12 @@ mod tests {
     fn builds_the_values_of_the_full_parse() {
         let text = r#"{"b":1,"a":[1.5,"x\n\u00e9\/",null,{"c":true,"d":false}],"n":18446744073709551615,"a":2,
             "m":-9223372036854775809,"e":-0.0,"f":1e300,"g":{},"h":[],"i":12.5e-3,"k":{"x":1,"x":2}}"#;
-        let (got, end) = build_value(text.as_bytes(), 0, 0).unwrap();
+        let (got, end) = build_value(text, 0, 0).unwrap();
         assert_eq!(end, text.len());
         assert_eq!(got, crate::parse::full_sonic(text.as_bytes()).unwrap());
         let deep = format!("{}{}", "[".repeat(128), "]".repeat(128));
-        assert!(build_value(deep.as_bytes(), 0, 1).is_none());
-        assert!(build_value(br#""\ud83d\ude00""#, 0, 0).is_none());
+        assert!(build_value(&deep, 0, 1).is_none());
+        assert!(build_value(r#""\ud83d\ude00""#, 0, 0).is_none());
     }
 
     #[test]
