@@ -148,6 +148,13 @@ pub fn compile_rule(rule: Rule, catalog: &Catalog) -> Result<CompiledRule, Box<R
         ));
     };
     let name = format!("{} (query)", rule.source);
+    let query_problem = |lang: &str, (line, col): (usize, usize), message: &str, detail: String| {
+        problem(
+            &rule,
+            format!("{lang} error at query {line}:{col}: {message}"),
+            Some(detail),
+        )
+    };
     match (rule.rule_type.as_str(), language.as_str()) {
         ("esql", _) => match esql::compile(&query, catalog) {
             Ok(q) => {
@@ -159,12 +166,12 @@ pub fn compile_rule(rule: Rule, catalog: &Catalog) -> Result<CompiledRule, Box<R
                 })
             }
             Err(d) => {
-                let detail = d.render(&name, &query);
                 let (line, col) = d.line_col();
-                Err(problem(
-                    &rule,
-                    format!("ES|QL error at query {line}:{col}: {}", d.message()),
-                    Some(detail),
+                Err(query_problem(
+                    "ES|QL",
+                    (line, col),
+                    d.message(),
+                    d.render(&name, &query),
                 ))
             }
         },
@@ -178,12 +185,12 @@ pub fn compile_rule(rule: Rule, catalog: &Catalog) -> Result<CompiledRule, Box<R
                 })
             }
             Err(d) => {
-                let detail = d.render(&name, &query);
                 let (line, col) = d.line_col();
-                Err(problem(
-                    &rule,
-                    format!("EQL error at query {line}:{col}: {}", d.message()),
-                    Some(detail),
+                Err(query_problem(
+                    "EQL",
+                    (line, col),
+                    d.message(),
+                    d.render(&name, &query),
                 ))
             }
         },
