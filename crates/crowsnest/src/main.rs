@@ -42,6 +42,7 @@ enum Command {
     Normalize(cmd::normalize::Args),
     Esql(cmd::query::EsqlArgs),
     Eql(cmd::query::EqlArgs),
+    /// List the loaded rules and whether each can run, or validate rule files
     #[command(subcommand)]
     Rules(cmd::rules::RulesCommand),
     Generate(cmd::generate::Args),
