@@ -35,6 +35,10 @@ pub struct InputArgs {
     /// Data stream namespace of normalized events (`logs-kubernetes.audit_logs-<NAMESPACE>`).
     #[arg(long, default_value = "default")]
     pub namespace: String,
+    /// Threads normalizing input (in input order); 1 keeps everything on one thread.
+    /// Default: the number of CPUs.
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
     /// Where `@timestamp`/`event.ingested` of raw audit events come from.
     #[arg(long, value_enum, default_value_t = TimeMode::Replay)]
     pub time: TimeMode,
@@ -69,9 +73,15 @@ impl InputArgs {
         }
     }
 
+    /// Normalizing threads per reader: `--threads`, else the CPUs.
+    fn workers(&self) -> usize {
+        self.threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
+    }
+
     /// One reader over all inputs, in order.
     pub fn open_all(&self) -> anyhow::Result<Reader> {
-        Ok(Reader::open(&self.paths(), self.options())?)
+        Ok(Reader::open(&self.paths(), self.options())?.with_workers(self.workers()))
     }
 
     /// One reader per input (for merging by time).
@@ -79,7 +89,9 @@ impl InputArgs {
         self.paths()
             .iter()
             .map(|p| {
-                Reader::open(std::slice::from_ref(p), self.options_with(fields.clone())).map_err(Into::into)
+                Reader::open(std::slice::from_ref(p), self.options_with(fields.clone()))
+                    .map(|r| r.with_workers(self.workers()))
+                    .map_err(Into::into)
             })
             .collect()
     }

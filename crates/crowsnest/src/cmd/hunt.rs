@@ -125,13 +125,7 @@ fn hunt(args: &Args) -> anyhow::Result<ExitCode> {
     let mut fields: Vec<String> = compiled.iter().flat_map(|c| c.needed_fields()).collect();
     fields.sort();
     fields.dedup();
-    let readers = args
-        .input
-        .open_each(if std::env::var_os("CROWSNEST_NO_PROJECTION").is_some() {
-            None
-        } else {
-            Some(fields)
-        })?;
+    let readers = args.input.open_each(Some(fields))?;
     let total_bytes: Option<u64> = readers.iter().map(|r| r.total_bytes()).sum();
     let progress = crate::cmd::query::progress_bar(total_bytes, args.quiet);
     let counters: Vec<_> = readers.iter().map(|r| r.progress_handle()).collect();
