@@ -238,36 +238,7 @@ impl Query {
     /// and pushed into each with [`Execution::push_loaded`]. Warnings raised by the pushed-down
     /// conditions travel with the result, also when the document is rejected.
     pub fn load(&self, doc: &Document) -> Loaded {
-        let c = &self.inner;
-        let mut warnings = Warnings::default();
-        let SourcePlan::From(fields) = &c.plan.source else {
-            return Loaded { row: None, warnings };
-        };
-        let mut vals = vec![Val::Null; fields.len()];
-        if !c.prefilter.is_empty() {
-            exec::load_into(&mut vals, doc, fields, Some(&c.prefilter_fields), &[]);
-            let mut cx = Ctx {
-                now_millis: 0,
-                warnings: &mut warnings,
-            };
-            if !c
-                .prefilter
-                .iter()
-                .all(|e| matches!(e.eval(&vals, &mut cx), Val::Bool(true)))
-            {
-                return Loaded { row: None, warnings };
-            }
-        }
-        exec::load_into(&mut vals, doc, fields, None, &c.prefilter_fields);
-        let prov = Prov {
-            group: Vec::new(),
-            ids: vec![doc.id.clone()],
-            count: 1,
-        };
-        Loaded {
-            row: Some(Row { vals, prov }),
-            warnings,
-        }
+        load_doc(&self.inner, doc)
     }
 
     /// Starts an execution (ROW queries produce their row immediately).
@@ -308,6 +279,40 @@ fn columns(plan: &Plan) -> Vec<Column> {
         .collect()
 }
 
+/// Checks a query's pushed-down conditions on a document and loads its fields (see
+/// [`Query::load`]). NOW() is never among the pushed-down conditions, so no clock is needed.
+fn load_doc(c: &Compiled, doc: &Document) -> Loaded {
+    let mut warnings = Warnings::default();
+    let SourcePlan::From(fields) = &c.plan.source else {
+        return Loaded { row: None, warnings };
+    };
+    let mut vals = vec![Val::Null; fields.len()];
+    if !c.prefilter.is_empty() {
+        exec::load_into(&mut vals, doc, fields, Some(&c.prefilter_fields), &[]);
+        let mut cx = Ctx {
+            now_millis: 0,
+            warnings: &mut warnings,
+        };
+        if !c
+            .prefilter
+            .iter()
+            .all(|e| matches!(e.eval(&vals, &mut cx), Val::Bool(true)))
+        {
+            return Loaded { row: None, warnings };
+        }
+    }
+    exec::load_into(&mut vals, doc, fields, None, &c.prefilter_fields);
+    let prov = Prov {
+        group: Vec::new(),
+        ids: vec![doc.id.clone()],
+        count: 1,
+    };
+    Loaded {
+        row: Some(Row { vals, prov }),
+        warnings,
+    }
+}
+
 /// A document checked and loaded once by [`Query::load`].
 #[derive(Debug, Clone)]
 pub struct Loaded {
@@ -344,32 +349,13 @@ impl Execution {
         if self.sink.is_full() {
             return;
         }
-        let q = self.q.clone();
-        let SourcePlan::From(fields) = &q.plan.source else {
-            return;
-        };
-        let mut vals = vec![Val::Null; fields.len()];
-        if !q.prefilter.is_empty() {
-            exec::load_into(&mut vals, doc, fields, Some(&q.prefilter_fields), &[]);
-            let mut cx = Ctx {
-                now_millis: self.now_millis,
-                warnings: &mut self.warnings,
-            };
-            if !q
-                .prefilter
-                .iter()
-                .all(|e| matches!(e.eval(&vals, &mut cx), Val::Bool(true)))
-            {
-                return;
-            }
+        let Loaded { row, warnings } = load_doc(&self.q, doc);
+        if !warnings.list.is_empty() {
+            self.warnings.merge(warnings);
         }
-        exec::load_into(&mut vals, doc, fields, None, &q.prefilter_fields);
-        let prov = Prov {
-            group: Vec::new(),
-            ids: vec![doc.id.clone()],
-            count: 1,
-        };
-        self.push_row(Row { vals, prov });
+        if let Some(row) = row {
+            self.push_row(row);
+        }
     }
 
     /// Feeds a document loaded by [`Query::load`] (of the same query).
