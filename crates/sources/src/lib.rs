@@ -141,6 +141,7 @@ mod project;
 pub mod reader;
 mod scan;
 mod shape;
+mod transcode;
 mod util;
 mod validate;
 
@@ -149,8 +150,9 @@ use std::sync::Arc;
 
 use events::{Document, Map, Origin, Value};
 
-pub use reader::{Progress, Reader};
+pub use reader::{EcsChunk, EcsLines, Progress, Reader};
 pub use shape::{Shape, detect_shape};
+pub use transcode::{EcsFormat, write_document};
 
 /// How the reader behaves.
 #[derive(Debug, Clone)]

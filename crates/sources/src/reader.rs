@@ -1,6 +1,7 @@
 //! [`Reader`]: files, gzip (detected by magic bytes), stdin (`-`) and directories (recursive,
 //! entries in name order) as one stream of documents, in bounded memory; optionally normalized
-//! by worker threads ([`Reader::with_workers`]) with the output order unchanged.
+//! by worker threads ([`Reader::with_workers`]) with the output order unchanged. The same
+//! stream as the ECS JSON lines `crowsnest normalize` prints: [`Reader::ecs_lines`].
 
 use std::collections::{BTreeMap, VecDeque};
 use std::fs::File;
@@ -15,7 +16,7 @@ use events::Document;
 use flate2::read::MultiGzDecoder;
 
 use crate::framing::{Frame, Framer};
-use crate::{InputError, JsonParser, Normalizer, Options};
+use crate::{EcsFormat, InputError, JsonParser, Normalizer, Options};
 
 const BUF_SIZE: usize = 256 * 1024;
 
@@ -74,7 +75,11 @@ pub struct Reader {
     normalizer: Arc<Normalizer>,
     progress: Progress,
     total: Option<u64>,
-    parallel: Option<Parallel>,
+    parallel: Option<Parallel<Document>>,
+    /// Worker threads to start when iteration begins ([`Reader::with_workers`]).
+    workers: usize,
+    /// Iteration has begun.
+    started: bool,
 }
 
 /// The display name of stdin in errors and origins.
@@ -137,20 +142,57 @@ impl Reader {
             progress,
             total,
             parallel: None,
+            workers: 1,
+            started: false,
         }
     }
 
     /// Normalizes on `workers` background threads (plus one reading and framing the input);
     /// documents and errors still come out in input order, and memory stays bounded. With 0 or
     /// 1 worker, or once iteration has started, the reader stays on the calling thread.
+    /// The threads start when iteration begins (or with [`Reader::ecs_lines`]).
     pub fn with_workers(mut self, workers: usize) -> Reader {
-        if workers > 1
-            && self.pending.is_empty()
-            && let Some(records) = self.records.take()
-        {
-            self.parallel = Some(Parallel::start(records, self.normalizer.clone(), workers));
+        if !self.started {
+            self.workers = workers;
         }
         self
+    }
+
+    /// The documents as the ECS JSON lines `crowsnest normalize` prints (see [`EcsFormat`]),
+    /// in input order, in chunks of whole lines, with each bad record's [`InputError`] in its
+    /// place (the lines of the records before it come first). Audit Event lines are transcoded
+    /// straight to text (no document tree), others normalized and serialized; the workers of
+    /// [`Reader::with_workers`] do either. Best called before iterating the reader: after, the
+    /// rest of its documents are serialized one by one.
+    pub fn ecs_lines(mut self, format: EcsFormat) -> EcsLines {
+        let format = Arc::new(format);
+        let source = if self.started || self.records.is_none() {
+            Lines::Documents {
+                reader: Box::new(self),
+                pending: None,
+            }
+        } else if let Some(records) = self.records.take() {
+            if self.workers > 1 {
+                let normalizer = self.normalizer.clone();
+                let f = format.clone();
+                let work: Work<EcsChunk> = Arc::new(move |source, line, bytes, out| {
+                    write_record(&normalizer, &f, source, line, bytes, out)
+                });
+                Lines::Parallel(Parallel::start(records, work, self.workers))
+            } else {
+                Lines::Serial {
+                    records,
+                    normalizer: self.normalizer.clone(),
+                    pending: None,
+                }
+            }
+        } else {
+            Lines::Documents {
+                reader: Box::new(self),
+                pending: None,
+            }
+        };
+        EcsLines { source, format }
     }
 
     /// The sum of the input file sizes (compressed size for gzip), when known (not for stdin,
@@ -314,6 +356,18 @@ impl Iterator for Reader {
     type Item = Result<Document, InputError>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        if !self.started {
+            self.started = true;
+            if self.workers > 1
+                && let Some(records) = self.records.take()
+            {
+                let normalizer = self.normalizer.clone();
+                let work: Work<Document> = Arc::new(move |source, line, bytes, out| {
+                    normalize_record(&normalizer, source, line, bytes, out)
+                });
+                self.parallel = Some(Parallel::start(records, work, self.workers));
+            }
+        }
         if let Some(parallel) = self.parallel.as_mut() {
             return parallel.next();
         }
@@ -343,32 +397,36 @@ struct Batch {
     items: Vec<Result<Framed, InputError>>,
 }
 
-type Output = (u64, Vec<Result<Document, InputError>>);
+type Output<T> = (u64, Vec<Result<T, InputError>>);
+
+/// What a worker does with one framed record (input name, first line, bytes): appends its
+/// results.
+type Work<T> = Arc<dyn Fn(&Arc<str>, u64, &[u8], &mut Vec<Result<T, InputError>>) + Send + Sync>;
 
 /// Records in a batch, and bytes after which a batch is sent early.
 const BATCH_RECORDS: usize = 256;
 const BATCH_BYTES: usize = 1 << 20;
 
 /// The worker threads of a parallel [`Reader`] and the reordering of their output.
-struct Parallel {
-    results: Option<Receiver<Output>>,
-    waiting: BTreeMap<u64, Vec<Result<Document, InputError>>>,
+struct Parallel<T> {
+    results: Option<Receiver<Output<T>>>,
+    waiting: BTreeMap<u64, Vec<Result<T, InputError>>>,
     next_seq: u64,
-    current: std::vec::IntoIter<Result<Document, InputError>>,
+    current: std::vec::IntoIter<Result<T, InputError>>,
     threads: Vec<JoinHandle<()>>,
 }
 
-impl Parallel {
-    fn start(mut records: Records, normalizer: Arc<Normalizer>, workers: usize) -> Parallel {
+impl<T: Send + 'static> Parallel<T> {
+    fn start(mut records: Records, work: Work<T>, workers: usize) -> Parallel<T> {
         let (work_tx, work_rx) = sync_channel::<Batch>(workers * 2);
-        let (out_tx, out_rx) = sync_channel::<Output>(workers * 2);
+        let (out_tx, out_rx) = sync_channel::<Output<T>>(workers * 2);
         let work_rx = Arc::new(Mutex::new(work_rx));
         let mut threads = Vec::with_capacity(workers + 1);
         threads.push(std::thread::spawn(move || frame_batches(&mut records, &work_tx)));
         for _ in 0..workers {
-            let (work_rx, out_tx, normalizer) = (work_rx.clone(), out_tx.clone(), normalizer.clone());
+            let (work_rx, out_tx, work) = (work_rx.clone(), out_tx.clone(), work.clone());
             threads.push(std::thread::spawn(move || {
-                normalize_batches(&work_rx, &out_tx, &normalizer)
+                work_batches(&work_rx, &out_tx, &*work)
             }));
         }
         Parallel {
@@ -380,7 +438,7 @@ impl Parallel {
         }
     }
 
-    fn next(&mut self) -> Option<Result<Document, InputError>> {
+    fn next(&mut self) -> Option<Result<T, InputError>> {
         loop {
             if let Some(item) = self.current.next() {
                 return Some(item);
@@ -411,7 +469,7 @@ impl Parallel {
     }
 }
 
-impl Drop for Parallel {
+impl<T> Drop for Parallel<T> {
     fn drop(&mut self) {
         // Closing the results channel makes the workers stop at their next batch, which makes
         // the framer stop at its next send. The threads are not joined: the framer may be
@@ -451,22 +509,149 @@ fn frame_batches(records: &mut Records, work: &SyncSender<Batch>) {
     }
 }
 
-fn normalize_batches(work: &Mutex<Receiver<Batch>>, out: &SyncSender<Output>, normalizer: &Normalizer) {
+#[allow(clippy::type_complexity)]
+fn work_batches<T>(
+    batches: &Mutex<Receiver<Batch>>,
+    out: &SyncSender<Output<T>>,
+    work: &(dyn Fn(&Arc<str>, u64, &[u8], &mut Vec<Result<T, InputError>>) + Send + Sync),
+) {
     loop {
-        let batch = match work.lock() {
+        let batch = match batches.lock() {
             Ok(rx) => rx.recv(),
             Err(_) => return,
         };
         let Ok(batch) = batch else { return };
-        let mut docs = Vec::with_capacity(batch.items.len());
+        let mut results = Vec::with_capacity(batch.items.len());
         for item in batch.items {
             match item {
-                Ok((source, line, bytes)) => normalize_record(normalizer, &source, line, &bytes, &mut docs),
-                Err(e) => docs.push(Err(e)),
+                Ok((source, line, bytes)) => work(&source, line, &bytes, &mut results),
+                Err(e) => results.push(Err(e)),
             }
         }
-        if out.send((batch.seq, docs)).is_err() {
+        if out.send((batch.seq, results)).is_err() {
             return;
+        }
+    }
+}
+
+/// ECS JSON lines of consecutive documents, whole lines only.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EcsChunk {
+    pub bytes: Vec<u8>,
+    /// How many documents (lines) `bytes` holds.
+    pub documents: u64,
+}
+
+/// A chunk is handed on once it holds this many bytes.
+const CHUNK_BYTES: usize = 256 * 1024;
+
+/// Writes one record's lines into the last chunk of `out` (a new one after an error or when
+/// it is full), or its error.
+fn write_record(
+    normalizer: &Normalizer,
+    format: &EcsFormat,
+    source: &Arc<str>,
+    line: u64,
+    bytes: &[u8],
+    out: &mut Vec<Result<EcsChunk, InputError>>,
+) {
+    if !matches!(out.last(), Some(Ok(c)) if c.bytes.len() < CHUNK_BYTES) {
+        out.push(Ok(EcsChunk::default()));
+    }
+    let Some(Ok(chunk)) = out.last_mut() else { return };
+    match normalizer.write_ecs(bytes, format, &mut chunk.bytes) {
+        Ok(n) => chunk.documents += n,
+        Err(reason) => {
+            if chunk.documents == 0 {
+                out.pop();
+            }
+            out.push(Err(InputError {
+                source: source.to_string(),
+                line,
+                reason,
+            }));
+        }
+    }
+}
+
+/// Where [`EcsLines`] gets its lines.
+enum Lines {
+    Serial {
+        records: Records,
+        normalizer: Arc<Normalizer>,
+        /// An error found after the lines of the chunk handed out.
+        pending: Option<InputError>,
+    },
+    Parallel(Parallel<EcsChunk>),
+    /// A reader already iterated: its documents serialized.
+    Documents {
+        reader: Box<Reader>,
+        pending: Option<InputError>,
+    },
+}
+
+/// The ECS JSON lines of a [`Reader`]'s documents ([`Reader::ecs_lines`]).
+pub struct EcsLines {
+    source: Lines,
+    format: Arc<EcsFormat>,
+}
+
+impl Iterator for EcsLines {
+    type Item = Result<EcsChunk, InputError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match &mut self.source {
+            Lines::Parallel(p) => p.next(),
+            Lines::Documents { reader, pending } => {
+                if let Some(e) = pending.take() {
+                    return Some(Err(e));
+                }
+                let mut chunk = EcsChunk::default();
+                while chunk.bytes.len() < CHUNK_BYTES {
+                    match reader.next() {
+                        Some(Ok(doc)) => {
+                            crate::write_document(&doc, &self.format, &mut chunk.bytes);
+                            chunk.documents += 1;
+                        }
+                        Some(Err(e)) if chunk.documents == 0 => return Some(Err(e)),
+                        Some(Err(e)) => {
+                            *pending = Some(e);
+                            break;
+                        }
+                        None => break,
+                    }
+                }
+                (chunk.documents > 0).then_some(Ok(chunk))
+            }
+            Lines::Serial {
+                records,
+                normalizer,
+                pending,
+            } => {
+                if let Some(e) = pending.take() {
+                    return Some(Err(e));
+                }
+                let mut out: Vec<Result<EcsChunk, InputError>> = Vec::with_capacity(2);
+                loop {
+                    let format = &self.format;
+                    match records.next_with(|source, line, bytes| {
+                        write_record(normalizer, format, source, line, bytes, &mut out)
+                    }) {
+                        None => break,
+                        Some(Ok(())) => {}
+                        Some(Err(e)) => out.push(Err(e)),
+                    }
+                    let full = matches!(out.last(), Some(Ok(c)) if c.bytes.len() >= CHUNK_BYTES);
+                    if full || matches!(out.last(), Some(Err(_))) {
+                        break;
+                    }
+                }
+                // At most one chunk then one error.
+                let mut items = out.into_iter();
+                let first = items.next();
+                *pending = items.next().and_then(Result::err);
+                first
+            }
         }
     }
 }

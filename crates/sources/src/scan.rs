@@ -121,7 +121,7 @@ impl<'a> Members<'a> {
     }
 }
 
-fn ws(b: &[u8], mut i: usize) -> usize {
+pub(crate) fn ws(b: &[u8], mut i: usize) -> usize {
     while let Some(b' ' | b'\t' | b'\n' | b'\r') = b.get(i) {
         i += 1;
     }
@@ -142,7 +142,14 @@ fn specials(x: u64) -> u64 {
 /// Skips the rest of a string whose opening quote is before `i`; the index after the closing
 /// quote.
 #[inline]
-fn skip_string(b: &[u8], mut i: usize) -> Option<usize> {
+fn skip_string(b: &[u8], i: usize) -> Option<usize> {
+    string_end(b, i).map(|(end, _)| end)
+}
+
+/// [`skip_string`] that also says whether the string has escapes (a backslash).
+#[inline]
+pub(crate) fn string_end(b: &[u8], mut i: usize) -> Option<(usize, bool)> {
+    let mut escaped = false;
     loop {
         // Plain runs eight bytes at a time.
         while let Some(chunk) = b.get(i..i + 8) {
@@ -154,9 +161,12 @@ fn skip_string(b: &[u8], mut i: usize) -> Option<usize> {
             i += 8;
         }
         match *b.get(i)? {
-            b'"' => return Some(i + 1),
+            b'"' => return Some((i + 1, escaped)),
             b'\\' => match *b.get(i + 1)? {
-                b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => i += 2,
+                b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => {
+                    escaped = true;
+                    i += 2
+                }
                 b'u' => {
                     let hex = b.get(i + 2..i + 6)?;
                     if !hex.iter().all(u8::is_ascii_hexdigit) {
@@ -166,6 +176,7 @@ fn skip_string(b: &[u8], mut i: usize) -> Option<usize> {
                     if (0xD800..=0xDFFF).contains(&code) {
                         return None;
                     }
+                    escaped = true;
                     i += 6;
                 }
                 _ => return None,
@@ -177,7 +188,7 @@ fn skip_string(b: &[u8], mut i: usize) -> Option<usize> {
 }
 
 /// Skips a number (`-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`) starting at `i`.
-fn skip_number(b: &[u8], mut i: usize) -> Option<usize> {
+pub(crate) fn skip_number(b: &[u8], mut i: usize) -> Option<usize> {
     let start = i;
     let digits = |b: &[u8], mut i: usize| {
         let start = i;
@@ -218,7 +229,7 @@ fn skip_number(b: &[u8], mut i: usize) -> Option<usize> {
     Some(i)
 }
 
-fn literal(b: &[u8], i: usize, word: &[u8]) -> Option<usize> {
+pub(crate) fn literal(b: &[u8], i: usize, word: &[u8]) -> Option<usize> {
     (b.get(i..i + word.len())? == word).then_some(i + word.len())
 }
 
@@ -396,7 +407,7 @@ pub(crate) fn build_value(text: &str, i: usize, depth: u32) -> Option<(Value, us
 
 /// The decoded string whose opening quote is before `i`, and the index after its closing
 /// quote (escapes of surrogates are left to the full parse: `None`).
-fn build_string(text: &str, start: usize) -> Option<(String, usize)> {
+pub(crate) fn build_string(text: &str, start: usize) -> Option<(String, usize)> {
     let end = skip_string(text.as_bytes(), start)?;
     let plain = text.get(start..end - 1)?;
     if !plain.contains('\\') {

@@ -1,0 +1,789 @@
+//! An audit Event line (native or legacy, one JSON object) → the ECS JSON text of its document,
+//! following the `kubernetes.audit_logs` pipeline steps of [`crate::audit`] on the raw bytes.
+//!
+//! The top-level members are walked once. Each is checked as [`crate::validate`] checks it
+//! and, for full output, written (pruned, canonical) into the `kubernetes.audit` object as it
+//! is met: `requestObject`/`responseObject` without `metadata`, annotation keys with `.` → `_`,
+//! legacy `timestamp` moved to the end as `stageTimestamp`. The members the derived ECS fields
+//! come from (`verb`, `annotations`, `user`, `userAgent`, `sourceIPs`, `apiVersion`,
+//! `objectRef`, the times) are remembered as raw spans; the derived fields, the audit object
+//! and the agent fields are then assembled in the order the tree path's maps hold them.
+//!
+//! Anything the tree path would treat differently gives up ([`Fail`]): other shapes (GKE, AKS,
+//! ECS, process events, EventList, `resource`/`protoPayload` members), duplicate or escaped
+//! keys, a failed record check (the tree path then reports it), `stageTimestamp: null` beside a
+//! `timestamp`, no event time under the replay policy, `preserve_original`.
+
+use std::net::IpAddr;
+
+use crate::fasttime::{format_millis, format_secs, parse as parse_timestamp};
+use crate::scan::{skip_value, ws};
+use crate::validate::OBJECT_REF_STRINGS;
+use crate::{Normalizer, TimePolicy, audit, hash};
+
+use super::EcsFormat;
+use super::fields;
+use super::json::{
+    self, Fail, Keys, Members, R, after_item, decode_str, member_key, opt, write_key, write_str,
+};
+
+/// Top-level members that mean "not a plain audit Event" (or need pipeline steps this path does
+/// not take): the tree path handles the record.
+const FOREIGN: [&str; 22] = [
+    "insertId",
+    "receiveTimestamp",
+    "labels",
+    "protoPayload",
+    "resource",
+    "records",
+    "items",
+    "@timestamp",
+    "data_stream",
+    "event",
+    "kubernetes",
+    "ecs",
+    "event.dataset",
+    "data_stream.dataset",
+    "category",
+    "operationName",
+    "resourceId",
+    "time",
+    "rule",
+    "output",
+    "priority",
+    "node_name",
+];
+
+/// The members whose presence makes a record without `kind: Event` an Event (two of them).
+const AUDIT_KEYS: [&str; 6] = [
+    "auditID",
+    "verb",
+    "requestURI",
+    "stage",
+    "objectRef",
+    "requestReceivedTimestamp",
+];
+
+/// Buffers reused from record to record (one set per thread).
+#[derive(Default)]
+pub(crate) struct Scratch {
+    keys: Keys,
+    /// The `kubernetes.audit` object being written.
+    audit: Vec<u8>,
+    /// Derived values, the head of a projected document, projected values.
+    head: Vec<u8>,
+    /// A whole document read by a projection.
+    doc: Vec<u8>,
+    vals: Vec<u8>,
+    /// Top-level members (key start, key end, value start, value end) under projection.
+    members: Vec<(u32, u32, u32, u32)>,
+    /// Per requested field: values' range in `vals` and their count.
+    found: Vec<(usize, usize, usize)>,
+}
+
+/// The raw spans the derived fields come from.
+#[derive(Default)]
+struct Sources<'a> {
+    verb: Option<&'a str>,
+    annotations: Option<&'a str>,
+    user: Option<&'a str>,
+    user_agent: Option<&'a str>,
+    source_ips: Option<&'a str>,
+    api_version: Option<&'a str>,
+    object_ref: Option<&'a str>,
+    received: Option<&'a str>,
+    stage: Option<&'a str>,
+    /// Legacy `timestamp` (non-null).
+    timestamp: Option<&'a str>,
+    /// `stageTimestamp` is present (null or not).
+    stage_present: bool,
+    kind: Option<&'a str>,
+    audit_keys: u32,
+}
+
+/// True for a raw value that is `null`.
+fn is_null(raw: &str) -> bool {
+    raw.as_bytes().first() == Some(&b'n')
+}
+
+fn str_or_null(raw: &str) -> R<()> {
+    match raw.as_bytes().first() {
+        Some(b'"' | b'n') => Ok(()),
+        _ => Err(Fail),
+    }
+}
+
+/// Calls `f` with each element of the raw array `raw` (values inside `depth` containers).
+fn elements(raw: &str, depth: u32, mut f: impl FnMut(&str) -> R<()>) -> R<()> {
+    let b = raw.as_bytes();
+    if b.first() != Some(&b'[') {
+        return Err(Fail);
+    }
+    let mut i = ws(b, 1);
+    if b.get(i) == Some(&b']') {
+        return Ok(());
+    }
+    loop {
+        let end = opt(skip_value(b, i, depth))?;
+        f(&raw[i..end])?;
+        let (more, next) = after_item(b, end, b']')?;
+        if !more {
+            return Ok(());
+        }
+        i = next;
+    }
+}
+
+/// Calls `f` with each member (key, raw value) of the raw object `raw` (values inside `depth`
+/// containers); duplicate keys fail (with `dots`, `.` and `_` count as the same).
+fn members<'a>(
+    raw: &'a str,
+    depth: u32,
+    dots: bool,
+    keys: &mut Keys,
+    mut f: impl FnMut(&'a str, &'a str) -> R<()>,
+) -> R<()> {
+    let b = raw.as_bytes();
+    if b.first() != Some(&b'{') {
+        return Err(Fail);
+    }
+    let mut i = ws(b, 1);
+    if b.get(i) == Some(&b'}') {
+        return Ok(());
+    }
+    let mark = keys.open();
+    let result = (|| loop {
+        let (ks, ke, vi) = member_key(b, i)?;
+        keys.add(raw, ks, ke, mark, dots)?;
+        let end = opt(skip_value(b, vi, depth))?;
+        f(&raw[ks..ke], &raw[vi..end])?;
+        let (more, next) = after_item(b, end, b'}')?;
+        if !more {
+            return Ok(());
+        }
+        i = next;
+    })();
+    keys.close(mark);
+    result
+}
+
+/// Null, or an array of strings and nulls.
+fn str_array(raw: &str, depth: u32) -> R<()> {
+    if is_null(raw) {
+        return Ok(());
+    }
+    elements(raw, depth, str_or_null)
+}
+
+/// The record checks of [`crate::validate::audit_record`] on one non-null top-level member.
+fn check(key: &str, raw: &str, keys: &mut Keys) -> R<()> {
+    match key {
+        "kind" | "apiVersion" | "level" | "auditID" | "stage" | "requestURI" | "verb" | "userAgent" => {
+            str_or_null(raw)
+        }
+        "requestReceivedTimestamp" | "stageTimestamp" | "timestamp" => {
+            let (s, _) = decode_str(raw, 0)?;
+            opt(parse_timestamp(&s)).map(|_| ())
+        }
+        "sourceIPs" => str_array(raw, 2),
+        "user" | "impersonatedUser" => members(raw, 2, false, keys, |k, v| match k {
+            "username" | "uid" => str_or_null(v),
+            "groups" => str_array(v, 3),
+            "extra" if !is_null(v) => members(v, 3, false, &mut Keys::default(), |_, x| {
+                if x.starts_with('"') {
+                    Ok(())
+                } else {
+                    str_array(x, 4)
+                }
+            }),
+            _ => Ok(()),
+        }),
+        "objectRef" => members(raw, 2, false, keys, |k, v| {
+            if OBJECT_REF_STRINGS.contains(&k) {
+                str_or_null(v)
+            } else {
+                Ok(())
+            }
+        }),
+        "responseStatus" => members(raw, 2, false, keys, |k, v| {
+            if k == "code" && !is_null(v) {
+                // An integer the full parse builds as `Value::Int` (`-0` is left to it).
+                if v == "-0" || v.parse::<i64>().is_err() {
+                    return Err(Fail);
+                }
+            }
+            Ok(())
+        }),
+        "annotations" => members(raw, 2, true, keys, |_, v| str_or_null(v)),
+        "metadata" | "operation" => match raw.as_bytes().first() {
+            Some(b'{') => Ok(()),
+            _ => Err(Fail),
+        },
+        _ => Ok(()),
+    }
+}
+
+impl<'a> Sources<'a> {
+    /// Notes a top-level member; `Fail` for members of other shapes.
+    fn note(&mut self, key: &'a str, raw: &'a str, keys: &mut Keys) -> R<()> {
+        if FOREIGN.contains(&key) || key.starts_with("process_") {
+            return Err(Fail);
+        }
+        if AUDIT_KEYS.contains(&key) {
+            self.audit_keys += 1;
+        }
+        if key == "stageTimestamp" {
+            self.stage_present = true;
+        }
+        if is_null(raw) {
+            return Ok(());
+        }
+        check(key, raw, keys)?;
+        let slot = match key {
+            "kind" => &mut self.kind,
+            "verb" => &mut self.verb,
+            "annotations" => &mut self.annotations,
+            "user" => &mut self.user,
+            "userAgent" => &mut self.user_agent,
+            "sourceIPs" => &mut self.source_ips,
+            "apiVersion" => &mut self.api_version,
+            "objectRef" => &mut self.object_ref,
+            "requestReceivedTimestamp" => &mut self.received,
+            "stageTimestamp" => &mut self.stage,
+            "timestamp" => &mut self.timestamp,
+            _ => return Ok(()),
+        };
+        *slot = Some(raw);
+        Ok(())
+    }
+
+    /// After the walk: the record is an Event the tree path normalizes like this one.
+    fn shape(&self) -> R<()> {
+        match self.kind {
+            Some(k) if k.contains('\\') => Err(Fail),
+            Some("\"Event\"") => Ok(()),
+            Some("\"EventList\"") => Err(Fail),
+            _ if self.audit_keys >= 2 => Ok(()),
+            _ => Err(Fail),
+        }
+    }
+
+    /// Whether legacy `timestamp` becomes `stageTimestamp` (moved to the end of the object);
+    /// `Fail` when it would replace a null `stageTimestamp` in place.
+    fn renames_timestamp(&self) -> R<bool> {
+        match (self.timestamp, self.stage_present) {
+            (None, _) => Ok(false),
+            (Some(_), false) => Ok(true),
+            (Some(_), true) if self.stage.is_none() => Err(Fail),
+            (Some(_), true) => Ok(false),
+        }
+    }
+
+    /// The event time in epoch nanoseconds (already validated).
+    fn event_time(&self, renamed: bool) -> Option<i64> {
+        let stage = if renamed { self.timestamp } else { self.stage };
+        [self.received, stage]
+            .into_iter()
+            .flatten()
+            .find_map(|raw| parse_timestamp(&decode_str(raw, 0).ok()?.0))
+    }
+}
+
+/// A member's value from a raw object (already checked, so without duplicates).
+fn find<'a>(raw: Option<&'a str>, key: &str) -> R<Option<&'a str>> {
+    let Some(raw) = raw else { return Ok(None) };
+    let mut found = None;
+    members(raw, 2, false, &mut Keys::default(), |k, v| {
+        if k == key && !is_null(v) {
+            found = Some(v);
+        }
+        Ok(())
+    })?;
+    Ok(found)
+}
+
+/// Writes a non-empty string value canonically; false when it is empty (or not a string).
+fn put_str(out: &mut Vec<u8>, raw: Option<&str>) -> R<bool> {
+    match raw {
+        Some(r) if r.starts_with('"') => Ok(json::string(r, 0, out)?.1),
+        _ => Ok(false),
+    }
+}
+
+/// The canonical texts of values in `buf`: ranges.
+type Span = (usize, usize);
+
+/// Writes the string `raw` into `buf`; its span when non-empty.
+fn span_of(buf: &mut Vec<u8>, raw: Option<&str>) -> R<Option<Span>> {
+    let start = buf.len();
+    Ok(put_str(buf, raw)?.then_some((start, buf.len())))
+}
+
+/// Writes the derived fields and the agent fields of the document, in the tree path's order,
+/// with `audit` (the `kubernetes.audit` object text) between them when given.
+fn write_document(
+    src: &Sources<'_>,
+    time: i64,
+    audit: Option<&[u8]>,
+    ctx: &Normalizer,
+    vals: &mut Vec<u8>,
+    out: &mut Vec<u8>,
+) -> R<()> {
+    vals.clear();
+    out.extend_from_slice(br#"{"event":{"kind":"event""#);
+    if src.verb.is_some() {
+        let at = out.len();
+        out.extend_from_slice(br#","action":"#);
+        if !put_str(out, src.verb)? {
+            out.truncate(at);
+        }
+    }
+    if let Some(decision) = find_decision(src.annotations)? {
+        out.extend_from_slice(match decision {
+            true => br#","outcome":"success""#.as_slice(),
+            false => br#","outcome":"failure""#.as_slice(),
+        });
+    }
+    let (agent_ts, ingested) = match ctx.opts.time_policy {
+        TimePolicy::Replay => (time, time),
+        TimePolicy::Live => {
+            let now = ctx.now();
+            (now, now)
+        }
+    };
+    out.extend_from_slice(br#","ingested":""#);
+    out.extend_from_slice(format_secs(ingested).as_bytes());
+    out.extend_from_slice(br#"","dataset":""#);
+    out.extend_from_slice(audit::DATASET.as_bytes());
+    out.extend_from_slice(br#""}"#);
+
+    let username = span_of(vals, find(src.user, "username")?)?;
+    let uid = span_of(vals, find(src.user, "uid")?)?;
+    if username.is_some() || uid.is_some() {
+        out.extend_from_slice(br#","user":{"#);
+        let mut n = 0;
+        for (key, v) in [("name", username), ("id", uid)] {
+            if let Some((s, e)) = v {
+                write_key(out, n, key.as_bytes(), Members::Plain);
+                out.extend_from_slice(&vals[s..e]);
+                n += 1;
+            }
+        }
+        out.push(b'}');
+    }
+    if src.user_agent.is_some() {
+        let at = out.len();
+        out.extend_from_slice(br#","user_agent":{"original":"#);
+        if put_str(out, src.user_agent)? {
+            out.push(b'}');
+        } else {
+            out.truncate(at);
+        }
+    }
+
+    // `convert` to ip: all elements must be addresses, else nothing is set.
+    let ips_start = vals.len();
+    let mut ips = 0;
+    let mut valid = src.source_ips.is_some();
+    if let Some(raw) = src.source_ips {
+        elements(raw, 2, |e| {
+            if valid {
+                let ok = e.starts_with('"') && decode_str(e, 0)?.0.parse::<IpAddr>().is_ok();
+                if ok {
+                    if ips > 0 {
+                        vals.push(b',');
+                    }
+                    json::string(e, 0, vals)?;
+                    ips += 1;
+                } else {
+                    valid = false;
+                }
+            }
+            Ok(())
+        })?;
+    }
+    let ips_end = vals.len();
+    if valid && ips > 0 {
+        for key in [&br#","client":{"ip":["#[..], &br#","source":{"ip":["#[..]] {
+            out.extend_from_slice(key);
+            out.extend_from_slice(&vals[ips_start..ips_end]);
+            out.extend_from_slice(b"]}");
+        }
+    }
+
+    out.extend_from_slice(br#","orchestrator":{"#);
+    let mut n = 0;
+    let api_version = span_of(vals, src.api_version)?;
+    let resource = span_of(vals, find(src.object_ref, "resource")?)?;
+    let namespace = span_of(vals, find(src.object_ref, "namespace")?)?;
+    let name = span_of(vals, find(src.object_ref, "name")?)?;
+    let mut put = |out: &mut Vec<u8>, key: &[u8], v: Span| {
+        write_key(out, n, key, Members::Plain);
+        out.extend_from_slice(&vals[v.0..v.1]);
+        n += 1;
+    };
+    if let Some(v) = api_version {
+        put(out, b"api_version", v);
+    }
+    if let Some(t) = resource {
+        put(out, b"resource", (0, 0));
+        out.extend_from_slice(br#"{"type":"#);
+        out.extend_from_slice(&vals[t.0..t.1]);
+        if let Some(v) = name {
+            out.extend_from_slice(br#","name":"#);
+            out.extend_from_slice(&vals[v.0..v.1]);
+        }
+        out.push(b'}');
+    }
+    if let Some(v) = namespace {
+        put(out, b"namespace", v);
+    }
+    if let (None, Some(v)) = (resource, name) {
+        put(out, b"resource", (0, 0));
+        out.extend_from_slice(br#"{"name":"#);
+        out.extend_from_slice(&vals[v.0..v.1]);
+        out.push(b'}');
+    }
+    put(out, b"type", (0, 0));
+    out.extend_from_slice(br#""kubernetes"}"#);
+
+    // related.user: uid then username, distinct (empty strings are pruned).
+    let mut users: [Option<Span>; 2] = [uid, username];
+    if let [Some(a), Some(b)] = users
+        && vals[a.0..a.1] == vals[b.0..b.1]
+    {
+        users[1] = None;
+    }
+    let any_user = users.iter().any(Option::is_some);
+    if any_user || (valid && ips > 0) {
+        out.extend_from_slice(br#","related":{"#);
+        if any_user {
+            out.extend_from_slice(br#""user":["#);
+            let mut first = true;
+            for (s, e) in users.into_iter().flatten() {
+                if !first {
+                    out.push(b',');
+                }
+                first = false;
+                out.extend_from_slice(&vals[s..e]);
+            }
+            out.push(b']');
+        }
+        if valid && ips > 0 {
+            if any_user {
+                out.push(b',');
+            }
+            out.extend_from_slice(br#""ip":["#);
+            // Distinct addresses, in order.
+            let list = &vals[ips_start..ips_end];
+            let mut written: Vec<&[u8]> = Vec::new();
+            for ip in split_strings(list) {
+                if !written.contains(&ip) {
+                    if !written.is_empty() {
+                        out.push(b',');
+                    }
+                    out.extend_from_slice(ip);
+                    written.push(ip);
+                }
+            }
+            out.push(b']');
+        }
+        out.push(b'}');
+    }
+
+    if let Some(audit) = audit {
+        out.extend_from_slice(br#","kubernetes":{"audit":"#);
+        out.extend_from_slice(audit);
+        out.push(b'}');
+    }
+    out.extend_from_slice(br#","@timestamp":""#);
+    out.extend_from_slice(format_millis(agent_ts).as_bytes());
+    out.extend_from_slice(br#"","ecs":{"version":""#);
+    out.extend_from_slice(audit::ECS_VERSION.as_bytes());
+    out.extend_from_slice(br#""},"data_stream":{"dataset":""#);
+    out.extend_from_slice(audit::DATASET.as_bytes());
+    out.extend_from_slice(br#"","namespace":"#);
+    write_str(out, &ctx.opts.namespace);
+    out.extend_from_slice(br#","type":"logs"}"#);
+    Ok(())
+}
+
+/// The canonical strings of a comma-separated list of canonical strings (no commas can
+/// appear between strings other than as separators: they are skipped as string contents).
+fn split_strings(list: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        if i >= list.len() {
+            return None;
+        }
+        let start = i;
+        let (end, _) = crate::scan::string_end(list, start + 1)?;
+        i = end + 1;
+        Some(&list[start..end])
+    })
+}
+
+/// `event.outcome` from the `authorization.k8s.io/decision` annotation: `Some(true)` for
+/// `allow`, `Some(false)` for `forbid`.
+fn find_decision(annotations: Option<&str>) -> R<Option<bool>> {
+    let Some(v) = find(annotations, "authorization.k8s.io/decision")? else {
+        return Ok(None);
+    };
+    Ok(match &*decode_str(v, 0)?.0 {
+        "allow" => Some(true),
+        "forbid" => Some(false),
+        _ => None,
+    })
+}
+
+/// How a top-level member's object is rewritten.
+fn mode_of(key: &str) -> Members {
+    match key {
+        "annotations" => Members::DotsToUnderscores,
+        "requestObject" | "responseObject" => Members::NoMetadata,
+        _ => Members::Plain,
+    }
+}
+
+/// Writes the value of a top-level member (pruned, rewritten); whether anything was written.
+fn member_value(text: &str, key: &str, vi: usize, keys: &mut Keys, out: &mut Vec<u8>) -> R<(usize, bool)> {
+    match (mode_of(key), text.as_bytes().get(vi)) {
+        (mode @ (Members::DotsToUnderscores | Members::NoMetadata), Some(b'{')) => {
+            json::object(text, vi, 1, mode, keys, out)
+        }
+        _ => json::value(text, vi, 1, keys, out),
+    }
+}
+
+/// The ECS document of an Event line, written in full into `out` (followed by the `_id`/
+/// `_index` members when `meta`, without a newline).
+pub(crate) fn full(
+    text: &str,
+    ctx: &Normalizer,
+    format: &EcsFormat,
+    s: &mut Scratch,
+    out: &mut Vec<u8>,
+) -> R<()> {
+    let b = text.as_bytes();
+    let mut i = ws(b, 0);
+    if b.get(i) != Some(&b'{') {
+        return Err(Fail);
+    }
+    let Scratch {
+        keys, audit, head, ..
+    } = s;
+    // (A record that failed may have left keys behind.)
+    keys.close(0);
+    audit.clear();
+    audit.push(b'{');
+    let mut src = Sources::default();
+    let mut n = 0;
+    // Where the written `timestamp` member is: (start, end, was first).
+    let mut legacy = None;
+    i = ws(b, i + 1);
+    let mut more = b.get(i) != Some(&b'}');
+    if !more {
+        i += 1;
+    }
+    while more {
+        let (ks, ke, vi) = member_key(b, i)?;
+        keys.add(text, ks, ke, 0, false)?;
+        let key = &text[ks..ke];
+        let before = audit.len();
+        write_key(audit, n, key.as_bytes(), Members::Plain);
+        let (end, written) = member_value(text, key, vi, keys, audit)?;
+        if written {
+            if key == "timestamp" {
+                legacy = Some((before, audit.len(), n == 0));
+            }
+            n += 1;
+        } else {
+            audit.truncate(before);
+        }
+        src.note(key, &text[vi..end], keys)?;
+        (more, i) = after_item(b, end, b'}')?;
+    }
+    keys.close(0);
+    if ws(b, i) != b.len() {
+        return Err(Fail);
+    }
+    src.shape()?;
+    let renamed = src.renames_timestamp()?;
+    if renamed && let Some((start, end, first)) = legacy {
+        // The value without `,"timestamp":`.
+        let prefix = if first { 0 } else { 1 } + br#""timestamp":"#.len();
+        let value = audit[start + prefix..end].to_vec();
+        audit.drain(start..end);
+        if first && audit.get(start) == Some(&b',') {
+            audit.remove(start);
+        }
+        write_key(audit, n - 1, b"stageTimestamp", Members::Plain);
+        audit.extend_from_slice(&value);
+    }
+    let time = match (src.event_time(renamed), ctx.opts.time_policy) {
+        (Some(t), _) => t,
+        (None, TimePolicy::Live) => 0,
+        (None, TimePolicy::Replay) => return Err(Fail),
+    };
+    let audit_text = if n > 0 {
+        audit.push(b'}');
+        Some(&audit[..])
+    } else {
+        None
+    };
+    write_document(&src, time, audit_text, ctx, head, out)?;
+    meta(text, ctx, format, out);
+    Ok(())
+}
+
+/// `_id` and `_index` and the closing brace.
+fn meta(text: &str, ctx: &Normalizer, format: &EcsFormat, out: &mut Vec<u8>) {
+    if format.meta {
+        out.extend_from_slice(br#","_id":"#);
+        write_str(out, &hash::record_id(text.as_bytes()));
+        out.extend_from_slice(br#","_index":"#);
+        write_str(out, &ctx.audit_index);
+    }
+    out.push(b'}');
+}
+
+/// The requested fields of an Event line's ECS document, written into `out` as `crowsnest
+/// normalize --fields` prints them (with `_id`/`_index` when `meta`, without a newline).
+pub(crate) fn projected(
+    text: &str,
+    ctx: &Normalizer,
+    format: &EcsFormat,
+    plan: &fields::Plan,
+    s: &mut Scratch,
+    out: &mut Vec<u8>,
+) -> R<()> {
+    if plan.whole_audit {
+        // Needs the whole audit object: write the document, then read the fields from it.
+        let mut whole = std::mem::take(&mut s.doc);
+        whole.clear();
+        let result = full(text, ctx, &EcsFormat::plain(), s, &mut whole).and_then(|()| {
+            let whole = std::str::from_utf8(&whole).map_err(|_| Fail)?;
+            s.found.clear();
+            s.vals.clear();
+            for f in &plan.fields {
+                let start = s.vals.len();
+                let count = fields::collect(whole, &f.path, &mut s.keys, &mut s.vals)?;
+                s.found.push((start, s.vals.len(), count));
+            }
+            Ok(())
+        });
+        s.doc = whole;
+        result?;
+        return emit(text, ctx, format, plan, s, out);
+    }
+    let b = text.as_bytes();
+    let mut i = ws(b, 0);
+    if b.get(i) != Some(&b'{') {
+        return Err(Fail);
+    }
+    let mut src = Sources::default();
+    s.members.clear();
+    s.keys.close(0);
+    i = ws(b, i + 1);
+    let mut more = b.get(i) != Some(&b'}');
+    if !more {
+        i += 1;
+    }
+    while more {
+        let (ks, ke, vi) = member_key(b, i)?;
+        s.keys.add(text, ks, ke, 0, false)?;
+        let end = opt(skip_value(b, vi, 1))?;
+        src.note(&text[ks..ke], &text[vi..end], &mut s.keys)?;
+        s.members.push((ks as u32, ke as u32, vi as u32, end as u32));
+        (more, i) = after_item(b, end, b'}')?;
+    }
+    s.keys.close(0);
+    if ws(b, i) != b.len() {
+        return Err(Fail);
+    }
+    src.shape()?;
+    let renamed = src.renames_timestamp()?;
+    let time = match (src.event_time(renamed), ctx.opts.time_policy) {
+        (Some(t), _) => t,
+        (None, TimePolicy::Live) => 0,
+        (None, TimePolicy::Replay) => return Err(Fail),
+    };
+    // The document without `kubernetes`, for the fields derived or added.
+    let mut head = std::mem::take(&mut s.head);
+    head.clear();
+    let result = write_document(&src, time, None, ctx, &mut s.vals, &mut head).and_then(|()| {
+        head.push(b'}');
+        let head = std::str::from_utf8(&head).map_err(|_| Fail)?;
+        s.found.clear();
+        s.vals.clear();
+        for f in &plan.fields {
+            let start = s.vals.len();
+            let count = match f.audit_path() {
+                None => fields::collect(head, &f.path, &mut s.keys, &mut s.vals)?,
+                Some(rest) => {
+                    // The audit object's keys in the tree path's order: a renamed `timestamp`
+                    // is `stageTimestamp`, last.
+                    let mut count = 0;
+                    let mut moved = None;
+                    for &(ks, ke, vi, _) in &s.members {
+                        let key = &text[ks as usize..ke as usize];
+                        if renamed && key == "timestamp" {
+                            moved = Some(vi as usize);
+                            continue;
+                        }
+                        count += fields::member(
+                            text,
+                            key,
+                            vi as usize,
+                            rest,
+                            mode_of(key),
+                            &mut s.keys,
+                            &mut s.vals,
+                        )?;
+                    }
+                    if let Some(vi) = moved {
+                        count += fields::member(
+                            text,
+                            "stageTimestamp",
+                            vi,
+                            rest,
+                            Members::Plain,
+                            &mut s.keys,
+                            &mut s.vals,
+                        )?;
+                    }
+                    count
+                }
+            };
+            s.found.push((start, s.vals.len(), count));
+        }
+        Ok(())
+    });
+    s.head = head;
+    result?;
+    emit(text, ctx, format, plan, s, out)
+}
+
+/// Writes the projected document from the values found per field.
+fn emit(
+    text: &str,
+    ctx: &Normalizer,
+    format: &EcsFormat,
+    plan: &fields::Plan,
+    s: &Scratch,
+    out: &mut Vec<u8>,
+) -> R<()> {
+    out.push(b'{');
+    let n = fields::emit_node(plan, &s.found, &s.vals, None, 0, out);
+    if format.meta {
+        if n > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(br#""_id":"#);
+        write_str(out, &hash::record_id(text.as_bytes()));
+        out.extend_from_slice(br#","_index":"#);
+        write_str(out, &ctx.audit_index);
+    }
+    out.push(b'}');
+    Ok(())
+}

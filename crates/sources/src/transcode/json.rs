@@ -1,0 +1,410 @@
+//! Raw JSON in, canonical pruned JSON out: a value of the input is written as
+//! `serde_json::to_writer` writes the [`events::Value`] the full parse builds from it, with
+//! null, `""`, `{}` and `[]` removed everywhere, children first (the pipeline's final cleanup).
+//!
+//! Strings without a backslash, integers and literals are copied as they are; strings with
+//! escapes are decoded and re-escaped as serde_json does, other numbers are parsed and printed
+//! as the tree path prints them. Containers are written tentatively and cut back when nothing in
+//! them survives the pruning. Duplicate keys and escaped keys (which the tree path merges or
+//! decodes) make the caller fall back ([`Fail`]).
+
+use crate::parse::MAX_DEPTH;
+use crate::scan::{build_string, literal, skip_number, string_end, ws};
+
+/// The record must take the tree path (unusual or invalid input).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Fail;
+
+pub(crate) type R<T> = Result<T, Fail>;
+
+pub(crate) fn opt<T>(v: Option<T>) -> R<T> {
+    v.ok_or(Fail)
+}
+
+/// How the members of an object are rewritten (the pipeline's changes below the top level).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Members {
+    /// As they are.
+    Plain,
+    /// Keys with `.` replaced by `_` (annotations).
+    DotsToUnderscores,
+    /// The member `metadata` removed (`requestObject`, `responseObject`).
+    NoMetadata,
+}
+
+/// Keys of the objects being written (offsets into the input), for duplicate detection.
+#[derive(Default)]
+pub(crate) struct Keys {
+    list: Vec<(u32, u32)>,
+}
+
+impl Keys {
+    /// The mark to come back to once the object is done.
+    pub(crate) fn open(&self) -> usize {
+        self.list.len()
+    }
+
+    pub(crate) fn close(&mut self, mark: usize) {
+        self.list.truncate(mark);
+    }
+
+    /// Records `text[start..end]` as a key of the object opened at `mark`; `Fail` when the
+    /// object already has it (with `dots` meaning `.` and `_` are the same byte).
+    pub(crate) fn add(&mut self, text: &str, start: usize, end: usize, mark: usize, dots: bool) -> R<()> {
+        let b = text.as_bytes();
+        let key = &b[start..end];
+        for &(s, e) in &self.list[mark..] {
+            let other = &b[s as usize..e as usize];
+            if other.len() == key.len()
+                && other.first() == key.first()
+                && (other == key
+                    || (dots
+                        && other.iter().zip(key).all(|(&x, &y)| {
+                            x == y || (matches!(x, b'.' | b'_') && matches!(y, b'.' | b'_'))
+                        })))
+            {
+                return Err(Fail);
+            }
+        }
+        self.list.push((start as u32, end as u32));
+        Ok(())
+    }
+}
+
+/// Writes the key of a member (`"key":`, with the comma when `n` members precede it).
+#[inline]
+pub(crate) fn write_key(out: &mut Vec<u8>, n: usize, key: &[u8], mode: Members) {
+    if n > 0 {
+        out.push(b',');
+    }
+    out.push(b'"');
+    if mode == Members::DotsToUnderscores && memchr::memchr(b'.', key).is_some() {
+        out.extend(key.iter().map(|&c| if c == b'.' { b'_' } else { c }));
+    } else {
+        out.extend_from_slice(key);
+    }
+    out.extend_from_slice(b"\":");
+}
+
+/// The parts of a member `"key": value` starting at `i` (at the opening quote): the key's
+/// bounds and the index of the value.
+#[inline]
+pub(crate) fn member_key(b: &[u8], i: usize) -> R<(usize, usize, usize)> {
+    if b.get(i) != Some(&b'"') {
+        return Err(Fail);
+    }
+    let (end, escaped) = opt(string_end(b, i + 1))?;
+    if escaped {
+        return Err(Fail);
+    }
+    let j = ws(b, end);
+    if b.get(j) != Some(&b':') {
+        return Err(Fail);
+    }
+    Ok((i + 1, end - 1, ws(b, j + 1)))
+}
+
+/// After a value inside a container: the index after `,` (and whitespace), or `None` with the
+/// index after the closing `close`.
+#[inline]
+pub(crate) fn after_item(b: &[u8], i: usize, close: u8) -> R<(bool, usize)> {
+    let i = ws(b, i);
+    match b.get(i) {
+        Some(b',') => Ok((true, ws(b, i + 1))),
+        Some(&c) if c == close => Ok((false, i + 1)),
+        _ => Err(Fail),
+    }
+}
+
+/// Writes the value starting at `i` (no leading whitespace), inside `depth` containers, pruned
+/// and canonical; the index after it and whether anything was written (`false`: the value is
+/// empty after pruning and the tree path drops it).
+pub(crate) fn value(
+    text: &str,
+    i: usize,
+    depth: u32,
+    keys: &mut Keys,
+    out: &mut Vec<u8>,
+) -> R<(usize, bool)> {
+    let b = text.as_bytes();
+    match *opt(b.get(i))? {
+        b'"' => string(text, i, out),
+        b'{' => object(text, i, depth, Members::Plain, keys, out),
+        b'[' => array(text, i, depth, keys, out),
+        b't' => {
+            let end = opt(literal(b, i, b"true"))?;
+            out.extend_from_slice(b"true");
+            Ok((end, true))
+        }
+        b'f' => {
+            let end = opt(literal(b, i, b"false"))?;
+            out.extend_from_slice(b"false");
+            Ok((end, true))
+        }
+        b'n' => Ok((opt(literal(b, i, b"null"))?, false)),
+        b'-' | b'0'..=b'9' => {
+            let end = opt(skip_number(b, i))?;
+            number(&text[i..end], out)?;
+            Ok((end, true))
+        }
+        _ => Err(Fail),
+    }
+}
+
+/// Writes the string whose opening quote is at `i`.
+#[inline]
+pub(crate) fn string(text: &str, i: usize, out: &mut Vec<u8>) -> R<(usize, bool)> {
+    let b = text.as_bytes();
+    let (end, escaped) = opt(string_end(b, i + 1))?;
+    if end == i + 2 {
+        return Ok((end, false));
+    }
+    if escaped {
+        let (s, _) = opt(build_string(text, i + 1))?;
+        write_str(out, &s);
+    } else {
+        out.extend_from_slice(&b[i..end]);
+    }
+    Ok((end, true))
+}
+
+/// Writes an object starting at `i` whose members are rewritten as `mode` says.
+pub(crate) fn object(
+    text: &str,
+    i: usize,
+    depth: u32,
+    mode: Members,
+    keys: &mut Keys,
+    out: &mut Vec<u8>,
+) -> R<(usize, bool)> {
+    if depth >= MAX_DEPTH {
+        return Err(Fail);
+    }
+    let b = text.as_bytes();
+    let start = out.len();
+    out.push(b'{');
+    let mark = keys.open();
+    let mut n = 0;
+    let mut i = ws(b, i + 1);
+    let mut more = b.get(i) != Some(&b'}');
+    if !more {
+        i += 1;
+    }
+    while more {
+        let (ks, ke, vi) = member_key(b, i)?;
+        keys.add(text, ks, ke, mark, mode == Members::DotsToUnderscores)?;
+        let end = if mode == Members::NoMetadata && &b[ks..ke] == b"metadata" {
+            opt(crate::scan::skip_value(b, vi, depth + 1))?
+        } else {
+            let before = out.len();
+            write_key(out, n, &b[ks..ke], mode);
+            let (end, written) = value(text, vi, depth + 1, keys, out)?;
+            if written {
+                n += 1;
+            } else {
+                out.truncate(before);
+            }
+            end
+        };
+        (more, i) = after_item(b, end, b'}')?;
+    }
+    keys.close(mark);
+    if n == 0 {
+        out.truncate(start);
+        return Ok((i, false));
+    }
+    out.push(b'}');
+    Ok((i, true))
+}
+
+/// Writes an array starting at `i`.
+pub(crate) fn array(
+    text: &str,
+    i: usize,
+    depth: u32,
+    keys: &mut Keys,
+    out: &mut Vec<u8>,
+) -> R<(usize, bool)> {
+    if depth >= MAX_DEPTH {
+        return Err(Fail);
+    }
+    let b = text.as_bytes();
+    let start = out.len();
+    out.push(b'[');
+    let mut n = 0;
+    let mut i = ws(b, i + 1);
+    let mut more = b.get(i) != Some(&b']');
+    if !more {
+        i += 1;
+    }
+    while more {
+        let before = out.len();
+        if n > 0 {
+            out.push(b',');
+        }
+        let (end, written) = value(text, i, depth + 1, keys, out)?;
+        if written {
+            n += 1;
+        } else {
+            out.truncate(before);
+        }
+        (more, i) = after_item(b, end, b']')?;
+    }
+    if n == 0 {
+        out.truncate(start);
+        return Ok((i, false));
+    }
+    out.push(b']');
+    Ok((i, true))
+}
+
+/// Writes a number token as the tree path prints the value the full parse gives it: an `i64`
+/// as an integer (`-0` is `0`), anything else (fractions, exponents, integers beyond `i64`) as
+/// serde_json prints an `f64`.
+pub(crate) fn number(raw: &str, out: &mut Vec<u8>) -> R<()> {
+    let b = raw.as_bytes();
+    // The full parse (sonic-rs) reads `-0` and `-0.0` as a positive zero float: left to it.
+    if raw.starts_with("-0") {
+        return Err(Fail);
+    }
+    let integer = !b.iter().any(|c| matches!(c, b'.' | b'e' | b'E'));
+    if integer {
+        // Without leading zeros (the grammar forbids them), an integer of up to 18 digits is
+        // an i64 written as it is.
+        if b.len() <= 18 || raw.parse::<i64>().is_ok() {
+            out.extend_from_slice(b);
+            return Ok(());
+        }
+    }
+    let f: f64 = raw.parse().map_err(|_| Fail)?;
+    if !f.is_finite() {
+        return Err(Fail);
+    }
+    serde_json::to_writer(&mut *out, &f).map_err(|_| Fail)
+}
+
+/// Writes a JSON string as serde_json escapes it: `"`, `\` and control characters only
+/// (`\b \f \n \r \t`, else `\u00xx` in lowercase hex).
+pub(crate) fn write_str(out: &mut Vec<u8>, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push(b'"');
+    let b = s.as_bytes();
+    let mut from = 0;
+    for (i, &c) in b.iter().enumerate() {
+        let esc: &[u8] = match c {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            0x08 => b"\\b",
+            0x0c => b"\\f",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0..0x20 => {
+                out.extend_from_slice(&b[from..i]);
+                out.extend_from_slice(&[
+                    b'\\',
+                    b'u',
+                    b'0',
+                    b'0',
+                    HEX[(c >> 4) as usize],
+                    HEX[(c & 15) as usize],
+                ]);
+                from = i + 1;
+                continue;
+            }
+            _ => continue,
+        };
+        out.extend_from_slice(&b[from..i]);
+        out.extend_from_slice(esc);
+        from = i + 1;
+    }
+    out.extend_from_slice(&b[from..]);
+    out.push(b'"');
+}
+
+/// The decoded value of the string whose opening quote is at `i` and the index after it.
+pub(crate) fn decode_str(text: &str, i: usize) -> R<(std::borrow::Cow<'_, str>, usize)> {
+    let b = text.as_bytes();
+    if b.get(i) != Some(&b'"') {
+        return Err(Fail);
+    }
+    let (end, escaped) = opt(string_end(b, i + 1))?;
+    if escaped {
+        let (s, end) = opt(build_string(text, i + 1))?;
+        Ok((std::borrow::Cow::Owned(s), end))
+    } else {
+        Ok((std::borrow::Cow::Borrowed(&text[i + 1..end - 1]), end))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use events::Value;
+
+    /// The tree path: full parse, prune, serde_json.
+    fn tree(text: &str) -> String {
+        let v = crate::parse::full_sonic(text.as_bytes()).unwrap();
+        let mut m = events::Map::new();
+        m.insert("v", v);
+        crate::util::prune_empty(&mut m);
+        match m.get("v") {
+            Some(v) => serde_json::to_string(v).unwrap(),
+            None => String::new(),
+        }
+    }
+
+    fn fast(text: &str) -> R<String> {
+        let mut out = Vec::new();
+        let mut keys = Keys::default();
+        let (end, _) = value(text, 0, 1, &mut keys, &mut out)?;
+        assert_eq!(end, text.len());
+        Ok(String::from_utf8(out).unwrap())
+    }
+
+    #[test]
+    fn canonical_and_pruned_as_the_tree_path() {
+        for text in [
+            r#"{"a":{"b":{},"c":""},"d":[null,"",1,{}],"e":0,"f":false,"g":[[]]}"#,
+            r#"{ "a" : [ 1 , 2.50 , 0 , 0.0 , 1e3 , 1E-2 , 12345678901234567890 , -9223372036854775808 ] }"#,
+            r#"{"s":"a\u0026b\/c\"d\\e\n\t\u0001\u001f\u007f\u00e9\ud7ff","t":"plain é"}"#,
+            r#"{"x":{"y":{"z":[null,{"q":null}]}},"k":"v"}"#,
+            r#"[[[]],[{}],[""],[null]]"#,
+            r#"{"n":-9223372036854775809,"m":9223372036854775807,"o":100000000000000000000000}"#,
+            r#""x""#,
+            r#"0.1"#,
+            r#"{"a.b":"c"}"#,
+        ] {
+            assert_eq!(fast(text).unwrap(), tree(text), "{text}");
+        }
+        let mut m = events::Map::new();
+        m.insert("s", Value::Str("\u{1}\u{8}\u{c}\"\\/\u{7f}\u{2028}".into()));
+        let mut out = Vec::new();
+        write_str(&mut out, m.get("s").unwrap().as_str().unwrap());
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            serde_json::to_string(m.get("s").unwrap()).unwrap()
+        );
+    }
+
+    #[test]
+    fn duplicates_and_escaped_keys_fall_back() {
+        assert_eq!(fast(r#"{"a":1,"a":null}"#), Err(Fail));
+        assert_eq!(fast(r#"{"a":{"b":1,"c":{"b":2},"b":3}}"#), Err(Fail));
+        assert_eq!(fast(r#"{"a\u0062":1}"#), Err(Fail));
+        assert_eq!(fast("-0"), Err(Fail));
+        assert_eq!(fast("[-0.0]"), Err(Fail));
+        assert!(fast(r#"{"a":{"b":1},"b":{"a":1}}"#).is_ok());
+        let mut keys = Keys::default();
+        let mut out = Vec::new();
+        let text = r#"{"a.b":"1","a_b":"2"}"#;
+        assert_eq!(
+            object(text, 0, 1, Members::DotsToUnderscores, &mut keys, &mut out),
+            Err(Fail)
+        );
+        out.clear();
+        let text = r#"{"metadata":{"x":1},"spec":{"metadata":1}}"#;
+        object(text, 0, 1, Members::NoMetadata, &mut keys, &mut out).unwrap();
+        assert_eq!(out, br#"{"spec":{"metadata":1}}"#);
+    }
+}
