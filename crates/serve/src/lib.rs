@@ -4,8 +4,10 @@
 //! (`POST /audit`, an `EventList` JSON body) and container process events (`POST /process`,
 //! ndjson) over HTTPS (rustls; clients authenticate with a certificate from the configured CA
 //! and/or a bearer token), and can tail audit log files ([`follow`]). Every accepted batch is
-//! fsynced to a write-ahead log ([`wal`]) before it is acknowledged, then fed to a
-//! [`Detector`]; a scheduler ticks [`Detector::advance`] every second. Alerts go to the sinks
+//! fsynced to a write-ahead log ([`wal`]) before it is acknowledged (concurrent batches share
+//! one fsync), and queued in log order for the evaluator thread that feeds the [`Detector`]
+//! ([`engine`]), so that a request does not wait for the rules; a scheduler ticks
+//! [`Detector::advance`] every second through the same queue. Alerts go to the sinks
 //! ([`sinks`]) through a dispatcher that keeps a per-sink delivery record ([`delivery`]), so
 //! that after a crash the WAL is replayed to rebuild the window state without delivering an
 //! alert twice (alert ids are deterministic). `/healthz`, `/readyz` and `/metrics`
@@ -200,8 +202,7 @@ pub async fn start(
         let alerts_tx = alerts_tx.clone();
         let wal_dir = state.join("wal");
         let (seg, max) = (config.wal.segment_bytes, config.wal.max_bytes);
-        let lateness = config.lateness_nanos();
-        tokio::task::spawn_blocking(move || -> anyhow::Result<Engine> {
+        tokio::task::spawn_blocking(move || -> anyhow::Result<(Wal, Box<dyn Detector>)> {
             let mut detector = detector;
             let mut replayed = 0u64;
             let start = std::time::Instant::now();
@@ -229,12 +230,21 @@ pub async fn start(
                 .wal_truncated_bytes
                 .store(stats.truncated_bytes, Ordering::Relaxed);
             tracing::info!(records = stats.records, events = replayed, bytes = stats.bytes, elapsed = ?start.elapsed(), "write-ahead log replayed");
-            Ok(Engine::new(wal, detector, alerts_tx, metrics, lateness))
+            Ok((wal, detector))
         })
     };
 
-    let engine = match replay.await.map_err(anyhow::Error::from).and_then(|r| r) {
-        Ok(e) => Arc::new(Mutex::new(e)),
+    let replayed = replay
+        .await
+        .map_err(anyhow::Error::from)
+        .and_then(|r| r)
+        .and_then(|(wal, detector)| {
+            let (eval_tx, evaluator) = engine::start_evaluator(detector, alerts_tx.clone(), metrics.clone())?;
+            let engine = Engine::new(wal, eval_tx, metrics.clone(), config.lateness_nanos());
+            Ok((Arc::new(Mutex::new(engine)), evaluator))
+        });
+    let (engine, evaluator) = match replayed {
+        Ok(x) => x,
         Err(e) => {
             let _ = stop_tx.send(true);
             let _ = server.await;
@@ -254,6 +264,7 @@ pub async fn start(
     let tick = Duration::from_nanos(config.tick_nanos() as u64);
     let ticker = {
         let engine = engine.clone();
+        let alerts = alerts_tx.clone();
         let mut stop = stop_rx.clone();
         tokio::spawn(async move {
             let mut interval = tokio::time::interval(tick);
@@ -264,11 +275,9 @@ pub async fn start(
                     _ = stop.changed() => break,
                 }
                 let engine = engine.clone();
+                let alerts = alerts.clone();
                 let _ = tokio::task::spawn_blocking(move || {
-                    engine
-                        .lock()
-                        .expect("engine lock")
-                        .advance(events::time::now_nanos())
+                    engine::tick(&engine, events::time::now_nanos(), &alerts)
                 })
                 .await;
             }
@@ -298,10 +307,13 @@ pub async fn start(
             }
         });
         let _ = followers_done.await;
-        // Every earlier alert is handled before Stop; the dispatcher then closes the sinks.
+        // The evaluator drains what is queued, then every earlier alert is handled before
+        // Stop; the dispatcher then closes the sinks.
+        engine.lock().expect("engine lock").close();
         drop(app);
         drop(engine);
         let _ = tokio::task::spawn_blocking(move || {
+            let _ = evaluator.join();
             let _ = stop_alerts.send(dispatch::DispatchMsg::Stop);
             dispatcher.join()
         })

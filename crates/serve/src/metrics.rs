@@ -111,6 +111,10 @@ pub struct Metrics {
     pub wal_bytes: AtomicU64,
     pub wal_segments: AtomicU64,
     pub wal_fsync: Histogram,
+    /// fsyncs of the WAL (fewer than appends: concurrent batches share one).
+    pub wal_fsyncs: AtomicU64,
+    /// Events the detector has been fed (received events wait in a queue before it).
+    pub events_evaluated: AtomicU64,
     pub wal_replayed_records: AtomicU64,
     pub wal_truncated_bytes: AtomicU64,
     /// Replayed records the normalizer refused (skipped).
@@ -178,6 +182,13 @@ impl Metrics {
         );
         g(
             &mut out,
+            "crowsnest_wal_fsyncs_total",
+            "fsyncs of the write-ahead log (concurrent batches share one).",
+            "counter",
+            self.wal_fsyncs.load(Ordering::Relaxed),
+        );
+        g(
+            &mut out,
             "crowsnest_wal_replayed_records_total",
             "Records replayed at start-up.",
             "counter",
@@ -196,6 +207,13 @@ impl Metrics {
             "Replayed records the normalizer refused.",
             "counter",
             self.wal_replay_errors.load(Ordering::Relaxed),
+        );
+        g(
+            &mut out,
+            "crowsnest_events_evaluated_total",
+            "Events fed to the rules (received events are queued for them).",
+            "counter",
+            self.events_evaluated.load(Ordering::Relaxed),
         );
         self.eval.render(
             &mut out,

@@ -105,6 +105,8 @@ pub struct Syncer {
     /// Set when an fsync failed: what reached the disk is then unknown, so nothing more is
     /// acknowledged until a restart replays the log.
     poisoned: AtomicBool,
+    /// fsyncs done so far.
+    fsyncs: AtomicU64,
 }
 
 #[derive(Debug)]
@@ -125,12 +127,18 @@ impl Syncer {
             return Err(io::Error::other("an earlier fsync failed"));
         }
         let target = self.written.load(Ordering::SeqCst);
+        self.fsyncs.fetch_add(1, Ordering::Relaxed);
         if let Err(e) = inner.file.sync_data() {
             self.poisoned.store(true, Ordering::SeqCst);
             return Err(e);
         }
         inner.synced = target;
         Ok(())
+    }
+
+    /// fsyncs done so far (each may cover many records).
+    pub fn fsyncs(&self) -> u64 {
+        self.fsyncs.load(Ordering::Relaxed)
     }
 }
 
@@ -217,6 +225,7 @@ impl Wal {
                 file: file.try_clone()?,
             }),
             poisoned: AtomicBool::new(false),
+            fsyncs: AtomicU64::new(0),
         });
         Ok((
             Wal {
@@ -315,6 +324,7 @@ impl Wal {
             let mut inner = self.sync.inner.lock().expect("wal sync lock");
             let target = self.sync.written.load(Ordering::SeqCst);
             if inner.synced < target {
+                self.sync.fsyncs.fetch_add(1, Ordering::Relaxed);
                 if let Err(e) = self.file.sync_data() {
                     self.sync.poisoned.store(true, Ordering::SeqCst);
                     return Err(e);

@@ -48,8 +48,12 @@ pub struct Args {
     #[arg(long)]
     check_config: bool,
     /// Rule files or directories (repeatable). Default: the bundled rules.
-    #[arg(long = "rules", short = 'r', value_name = "PATH")]
+    #[arg(long = "rules", short = 'r', value_name = "PATH", conflicts_with = "no_rules")]
     rules: Vec<PathBuf>,
+    /// Run no rules: receive, validate, normalize and log events durably, raise no alert (to
+    /// measure ingest alone, or to fill the write-ahead log before rules are chosen).
+    #[arg(long)]
+    no_rules: bool,
     /// Address to listen on, host:port.
     #[arg(long, value_name = "ADDR")]
     listen: Option<String>,
@@ -113,18 +117,35 @@ impl Detector for LiveHunt {
     }
 }
 
-/// Normalization of received events by the `sources` crate.
+/// `--no-rules`: events are logged and dropped, no alert is raised.
+struct NoRules {
+    lateness: i64,
+}
+
+impl Detector for NoRules {
+    fn push(&mut self, _doc: Document, _emit: &mut dyn FnMut(Map)) {}
+
+    fn advance(&mut self, _now_nanos: i64, _emit: &mut dyn FnMut(Map)) {}
+
+    fn retention_nanos(&self) -> i64 {
+        self.lateness
+    }
+}
+
+/// Normalization of received events by the `sources` crate, built once (projection plan and
+/// index names) and projected on the fields the rules read, as `hunt` does.
 struct SourcesNormalizer {
+    normalizer: sources::Normalizer,
     opts: sources::Options,
 }
 
 impl Normalizer for SourcesNormalizer {
     fn audit_event(&self, raw: &[u8]) -> Result<Vec<Document>, String> {
-        sources::normalize_line(raw, &self.opts)
+        self.normalizer.normalize_line(raw)
     }
 
     fn process_line(&self, raw: &[u8]) -> Result<Vec<Document>, String> {
-        sources::normalize_line(raw, &self.opts)
+        self.normalizer.normalize_line(raw)
     }
 
     fn audit_event_at(&self, raw: &[u8], received_at: i64) -> Result<Vec<Document>, String> {
@@ -221,7 +242,7 @@ pub fn run(args: Args) -> CmdResult {
             compiled.len(),
             problems.len()
         );
-        if compiled.is_empty() {
+        if compiled.is_empty() && !args.no_rules {
             ok = false;
         }
         if ok {
@@ -229,28 +250,45 @@ pub fn run(args: Args) -> CmdResult {
         }
         return Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) });
     }
-    if compiled.is_empty() {
+    if compiled.is_empty() && !args.no_rules {
         anyhow::bail!("no runnable rules among {loaded} loaded");
     }
     let lateness = events::time::parse_duration(&cfg.lateness)
         .with_context(|| format!("lateness {:?}: expected a duration like 30s", cfg.lateness))?;
-    let hunt = Hunt::new(
-        compiled,
-        HuntOptions {
-            window_grace: lateness,
-            eql_lateness: lateness,
-            ..Default::default()
-        },
-    );
-    let detector = Box::new(LiveHunt { hunt, lateness });
+    // Normalize only what the rules read: the union of their fields (as hunt does).
+    let mut fields: Vec<String> = if args.no_rules {
+        Vec::new()
+    } else {
+        compiled.iter().flat_map(|c| c.needed_fields()).collect()
+    };
+    fields.sort();
+    fields.dedup();
+    let detector: Box<dyn Detector> = if args.no_rules {
+        tracing::warn!("--no-rules: events are received and logged, no rule runs");
+        Box::new(NoRules { lateness })
+    } else {
+        let hunt = Hunt::new(
+            compiled,
+            HuntOptions {
+                window_grace: lateness,
+                eql_lateness: lateness,
+                ..Default::default()
+            },
+        );
+        Box::new(LiveHunt { hunt, lateness })
+    };
     let opts = sources::Options {
         time_policy: match args.time {
             TimeMode::Live => sources::TimePolicy::Live,
             TimeMode::Replay => sources::TimePolicy::Replay,
         },
+        fields: Some(fields),
         ..Default::default()
     };
-    let normalizer = Arc::new(SourcesNormalizer { opts });
+    let normalizer = Arc::new(SourcesNormalizer {
+        normalizer: sources::Normalizer::new(opts.clone()),
+        opts,
+    });
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
