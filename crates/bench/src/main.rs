@@ -11,7 +11,7 @@ use bench::corpus::{self, Corpus};
 use bench::hunt::{locate_crowsnest, run_hunt};
 use bench::machine::Machine;
 use bench::measure::MB;
-use bench::normalize::normalize;
+use bench::normalize::{ECS_FIELDS, EcsPath, normalize, normalize_ecs};
 use bench::parse::{ParseMode, parse_only};
 use bench::report::{DuckdbResult, Pass, PassKind, Report, SizeRun};
 use bench::size::{label, parse_size};
@@ -41,7 +41,8 @@ fn from_repo_root(relative: &Path) -> PathBuf {
 enum Part {
     /// Parse-only limit: sonic-rs over every line, no rules.
     Parse,
-    /// sources::Reader normalization to ECS documents.
+    /// sources::Reader normalization to ECS documents, and to ECS JSON text (tree path,
+    /// transcoder, transcoder with 5 fields).
     Normalize,
     /// crowsnest hunt with the five bundled seed rules.
     Hunt,
@@ -332,6 +333,21 @@ fn measure_corpus(
     }
     if parts.contains(&Part::Normalize) {
         record(&mut run, PassKind::Normalize, normalize(&corpus.path)?);
+        record(
+            &mut run,
+            PassKind::NormalizeEcsTree,
+            normalize_ecs(&corpus.path, EcsPath::Tree, None)?,
+        );
+        record(
+            &mut run,
+            PassKind::NormalizeEcs,
+            normalize_ecs(&corpus.path, EcsPath::Transcoder, None)?,
+        );
+        record(
+            &mut run,
+            PassKind::NormalizeEcsFields,
+            normalize_ecs(&corpus.path, EcsPath::Transcoder, Some(ECS_FIELDS))?,
+        );
     }
     if let (true, Some(bin)) = (parts.contains(&Part::Hunt), bin) {
         record(

@@ -14,6 +14,12 @@ pub enum PassKind {
     ParseLazy,
     /// `sources::Reader`: raw line to ECS document.
     Normalize,
+    /// Raw line to ECS JSON text through the document tree (serialized documents).
+    NormalizeEcsTree,
+    /// Raw line to ECS JSON text through the transcoder (`Reader::ecs_lines`).
+    NormalizeEcs,
+    /// Raw line to the ECS JSON text of a few fields through the transcoder.
+    NormalizeEcsFields,
     /// `crowsnest hunt` with the bundled (five seed) rules.
     HuntSeeds,
     /// `crowsnest hunt --rules` the whole Elastic corpus.
@@ -27,6 +33,9 @@ impl PassKind {
             PassKind::ParseDom => "parse-only (sonic-rs Value)",
             PassKind::ParseLazy => "parse-only (sonic-rs get_many)",
             PassKind::Normalize => "normalize (sources::Reader)",
+            PassKind::NormalizeEcsTree => "normalize → ECS JSON (tree path)",
+            PassKind::NormalizeEcs => "normalize → ECS JSON (transcoder)",
+            PassKind::NormalizeEcsFields => "normalize --fields (5) → ECS JSON (transcoder)",
             PassKind::HuntSeeds => "hunt, 5 seed rules",
             PassKind::HuntAll => "hunt, all Elastic rules",
         }
@@ -126,6 +135,8 @@ pub const TARGET_RSS_AT: u64 = 5 << 30;
 pub const TARGET_FLAT_FACTOR: f64 = 1.25;
 /// Target: crowsnest at least this many times faster than single-threaded DuckDB.
 pub const TARGET_DUCKDB_RATIO: f64 = 3.0;
+/// Target: full normalization to ECS JSON at least this many MB/s on one core.
+pub const TARGET_NORMALIZE_MB_PER_SEC: f64 = 500.0;
 
 /// One-core throughput of a pass: MB per CPU second. On a machine shared with other work the
 /// wall clock also counts the time the process waited for a CPU; CPU time does not. For a
@@ -182,7 +193,12 @@ impl Report {
     /// Time per GB and peak RSS of each pass at each size.
     pub fn scaling(&self) -> String {
         let mut s = String::new();
-        for kind in [PassKind::Normalize, PassKind::HuntSeeds, PassKind::HuntAll] {
+        for kind in [
+            PassKind::Normalize,
+            PassKind::NormalizeEcs,
+            PassKind::HuntSeeds,
+            PassKind::HuntAll,
+        ] {
             let points: Vec<String> = self
                 .runs
                 .iter()
@@ -328,6 +344,37 @@ impl Report {
                 ),
             },
             None => not_measured(duck_name, "DuckDB comparison did not run (--only duckdb)"),
+        });
+
+        // Full normalization to ECS JSON text on one core, at the largest corpus it ran on.
+        let norm_name = "full normalization ≥ 500 MB/s per core";
+        let norm = self
+            .runs
+            .iter()
+            .filter_map(|r| Some((r, r.get(PassKind::NormalizeEcs)?)))
+            .max_by_key(|(r, _)| r.file_bytes);
+        t.push(match norm {
+            Some((r, m)) => {
+                let v = one_core_mb_per_sec(m);
+                let tree = r
+                    .get(PassKind::NormalizeEcsTree)
+                    .map(|tm| format!("; tree path {:.0} MB per CPU second", one_core_mb_per_sec(tm)))
+                    .unwrap_or_default();
+                let fields = r
+                    .get(PassKind::NormalizeEcsFields)
+                    .map(|fm| format!("; --fields (5) {:.0} MB per CPU second", one_core_mb_per_sec(fm)))
+                    .unwrap_or_default();
+                Target {
+                    name: norm_name.into(),
+                    met: Some(v >= TARGET_NORMALIZE_MB_PER_SEC),
+                    detail: format!(
+                        "{v:.0} MB per CPU second ({:.0} events/s) at {}, raw line → ECS JSON text{tree}{fields}",
+                        m.events_per_cpu_sec(),
+                        r.label
+                    ),
+                }
+            }
+            None => not_measured(norm_name, "normalize did not run"),
         });
         t
     }

@@ -21,6 +21,14 @@
 //! `Normalizer::{without_fast_path, normalize_fast_only, scan_members_only, record_id_only}`.
 //! An [`InputError`] about a whole input (cannot open or read it) has line 0.
 //!
+//! ECS JSON text out (`crowsnest normalize`): [`Reader::ecs_lines`] gives the documents as
+//! the lines `normalize` prints ([`EcsChunk`]s of whole lines, errors in their place),
+//! [`EcsFormat`] says which fields and whether `_id`/`_index` follow,
+//! [`Normalizer::write_ecs`] does one record, [`write_document`] one document. Audit Event
+//! lines are transcoded from the raw bytes straight to that text without a document tree
+//! (module `transcode`), byte for byte what serializing the document gives; the bench-only
+//! `Normalizer::transcode` runs the transcoder alone.
+//!
 //! # Input
 //!
 //! [`Reader::open`] takes files, directories (read recursively, entries in name order, hidden

@@ -4,8 +4,6 @@
 use std::io::{BufWriter, Write};
 use std::process::ExitCode;
 
-use events::{Document, Map, Value};
-
 use super::CmdResult;
 use crate::input::{BadInput, InputArgs, strict_exit};
 
@@ -43,21 +41,14 @@ pub fn run(args: Args) -> CmdResult {
     }
 }
 
-fn project(doc: &Document, fields: &[String]) -> Map {
-    let mut out = Map::new();
-    for f in fields {
-        let vals = doc.field(f);
-        match vals.len() {
-            0 => {}
-            1 => out.insert_path(f, vals[0].clone()),
-            _ => out.insert_path(f, Value::Array(vals.into_iter().cloned().collect())),
-        }
-    }
-    out
-}
-
 fn normalize(args: &Args) -> anyhow::Result<ExitCode> {
-    let mut reader = args.input.open_all()?;
+    // Audit Event lines are transcoded straight to ECS JSON text; other records are normalized
+    // and serialized (the same bytes either way).
+    let fields = (!args.fields.is_empty()).then(|| args.fields.clone());
+    let lines = args
+        .input
+        .open_all()?
+        .ecs_lines(sources::EcsFormat::new(fields, args.meta));
     let sink: Box<dyn Write> = match &args.output {
         Some(p) => Box::new(std::fs::File::create(p).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?),
         None => Box::new(std::io::stdout().lock()),
@@ -65,20 +56,14 @@ fn normalize(args: &Args) -> anyhow::Result<ExitCode> {
     let mut w = BufWriter::new(sink);
     let mut bad = BadInput::new(args.input.strict);
     let mut n = 0u64;
-    for item in reader.by_ref() {
-        let Some(doc) = bad.take(item)? else { continue };
-        let mut out = if args.fields.is_empty() {
-            doc.source.clone()
-        } else {
-            project(&doc, &args.fields)
-        };
-        if args.meta {
-            out.insert("_id", Value::Str(doc.id.clone()));
-            out.insert("_index", Value::Str(doc.index.clone()));
+    for item in lines {
+        match item {
+            Ok(chunk) => {
+                w.write_all(&chunk.bytes)?;
+                n += chunk.documents;
+            }
+            Err(e) => bad.report(&e)?,
         }
-        serde_json::to_writer(&mut w, &out)?;
-        w.write_all(b"\n")?;
-        n += 1;
     }
     w.flush()?;
     eprintln!("normalized {n} events; {} lines skipped", bad.count);

@@ -29,40 +29,33 @@ use super::json::{
 
 /// Top-level members that mean "not a plain audit Event" (or need pipeline steps this path does
 /// not take): the tree path handles the record.
-const FOREIGN: [&str; 22] = [
-    "insertId",
-    "receiveTimestamp",
-    "labels",
-    "protoPayload",
-    "resource",
-    "records",
-    "items",
-    "@timestamp",
-    "data_stream",
-    "event",
-    "kubernetes",
-    "ecs",
-    "event.dataset",
-    "data_stream.dataset",
-    "category",
-    "operationName",
-    "resourceId",
-    "time",
-    "rule",
-    "output",
-    "priority",
-    "node_name",
-];
-
-/// The members whose presence makes a record without `kind: Event` an Event (two of them).
-const AUDIT_KEYS: [&str; 6] = [
-    "auditID",
-    "verb",
-    "requestURI",
-    "stage",
-    "objectRef",
-    "requestReceivedTimestamp",
-];
+fn foreign(key: &str) -> bool {
+    matches!(
+        key,
+        "insertId"
+            | "receiveTimestamp"
+            | "labels"
+            | "protoPayload"
+            | "resource"
+            | "records"
+            | "items"
+            | "@timestamp"
+            | "data_stream"
+            | "event"
+            | "kubernetes"
+            | "ecs"
+            | "event.dataset"
+            | "data_stream.dataset"
+            | "category"
+            | "operationName"
+            | "resourceId"
+            | "time"
+            | "rule"
+            | "output"
+            | "priority"
+            | "node_name"
+    ) || key.starts_with("process_")
+}
 
 /// Buffers reused from record to record (one set per thread).
 #[derive(Default)]
@@ -226,10 +219,13 @@ fn check(key: &str, raw: &str, keys: &mut Keys) -> R<()> {
 impl<'a> Sources<'a> {
     /// Notes a top-level member; `Fail` for members of other shapes.
     fn note(&mut self, key: &'a str, raw: &'a str, keys: &mut Keys) -> R<()> {
-        if FOREIGN.contains(&key) || key.starts_with("process_") {
+        if foreign(key) {
             return Err(Fail);
         }
-        if AUDIT_KEYS.contains(&key) {
+        if matches!(
+            key,
+            "auditID" | "verb" | "requestURI" | "stage" | "objectRef" | "requestReceivedTimestamp"
+        ) {
             self.audit_keys += 1;
         }
         if key == "stageTimestamp" {
