@@ -721,7 +721,7 @@ impl<'a> Analyzer<'a> {
             ExprKind::Bool(b) => mk(ExK::Lit(Val::Bool(*b)), DataType::Boolean),
             ExprKind::Int(text) => int_literal(text, false, loc.clone()),
             ExprKind::Dec(d) => mk(ExK::Lit(Val::Double(*d)), DataType::Double),
-            ExprKind::Str(s) => mk(ExK::Lit(Val::Str(s.clone())), DataType::Keyword),
+            ExprKind::Str(s) => mk(ExK::Lit(Val::str(s.clone())), DataType::Keyword),
             ExprKind::TimeSpan(n, unit) => {
                 let (v, ty) = time_span(*n, unit)
                     .ok_or_else(|| self.err(e.span.clone(), format!("Unexpected temporal unit: '{unit}'")))?;
@@ -1067,7 +1067,7 @@ impl<'a> Analyzer<'a> {
             ));
         }
         match functions::fold(&ex, 0) {
-            Val::Str(s) => Ok(s),
+            Val::Str(s) => Ok(s.to_string()),
             _ => Err(self.err(e.span.clone(), "pattern must not be null")),
         }
     }

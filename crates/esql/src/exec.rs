@@ -60,26 +60,46 @@ pub fn load_into(
     only: Option<&[usize]>,
     skip: &[usize],
 ) {
+    load_into_shared(row, doc, fields, only, skip, None)
+}
+
+/// A source field's cell as the query reads it.
+fn source_cell(doc: &Document, f: &SourceField) -> Val {
+    let vals = doc.field(&f.name);
+    if vals.is_empty() {
+        Val::Null
+    } else {
+        let cell = cell_from_json(&vals, f.ty);
+        match f.precision {
+            Precision::Exact => cell,
+            p => round_cell(cell, p),
+        }
+    }
+}
+
+/// [`load_into`], reading source fields through `shared` (cells already read from this
+/// document by another query are reused; see [`crate::SharedLoads`]): `slots[i]` is the
+/// shared cell of column `i`.
+pub(crate) fn load_into_shared(
+    row: &mut [Val],
+    doc: &Document,
+    fields: &[SourceField],
+    only: Option<&[usize]>,
+    skip: &[usize],
+    mut shared: Option<(&mut [Option<Val>], &[usize])>,
+) {
     let mut fill = |i: usize| {
         let f = &fields[i];
         if !f.load || skip.contains(&i) {
             return;
         }
         row[i] = match f.kind {
-            FieldKind::Source => {
-                let vals = doc.field(&f.name);
-                if vals.is_empty() {
-                    Val::Null
-                } else {
-                    let cell = cell_from_json(&vals, f.ty);
-                    match f.precision {
-                        Precision::Exact => cell,
-                        p => round_cell(cell, p),
-                    }
-                }
-            }
-            FieldKind::Id => Val::Str(doc.id.clone()),
-            FieldKind::Index => Val::Str(doc.index.clone()),
+            FieldKind::Source => match &mut shared {
+                Some((cells, slots)) => cells[slots[i]].get_or_insert_with(|| source_cell(doc, f)).clone(),
+                None => source_cell(doc, f),
+            },
+            FieldKind::Id => Val::str(doc.id.clone()),
+            FieldKind::Index => Val::str(doc.index.clone()),
             FieldKind::Version => Val::Int(1),
         };
     };
@@ -160,7 +180,7 @@ pub fn run_stream(stages: &[Stage], row: Row, cx: &mut Ctx, out: &mut dyn FnMut(
                 Val::Str(s) => match d.apply(&s) {
                     Some(vals) => row
                         .vals
-                        .extend(vals.into_iter().map(|v| v.map(Val::Str).unwrap_or_default())),
+                        .extend(vals.into_iter().map(|v| v.map(Val::str).unwrap_or_default())),
                     None => row.vals.extend(std::iter::repeat_n(Val::Null, n)),
                 },
                 Val::Multi(_) => {

@@ -401,7 +401,7 @@ pub fn eval_call(node: &Ex, name: &str, args: &[Ex], row: &[Val], cx: &mut Ctx) 
             }
             let sep = vals[1].render();
             let parts: Vec<String> = vals[0].values().iter().map(Val::render).collect();
-            return Val::Str(parts.join(&sep));
+            return Val::str(parts.join(&sep));
         }
         "mv_zip" => {
             // pairs values position by position; the shorter side contributes nothing past its end
@@ -417,8 +417,8 @@ pub fn eval_call(node: &Ex, name: &str, args: &[Ex], row: &[Val], cx: &mut Ctx) 
             let n = a.len().max(b.len());
             let out = (0..n)
                 .map(|i| match (a.get(i), b.get(i)) {
-                    (Some(x), Some(y)) => Val::Str(format!("{}{sep}{}", x.render(), y.render())),
-                    (Some(x), None) | (None, Some(x)) => Val::Str(x.render()),
+                    (Some(x), Some(y)) => Val::str(format!("{}{sep}{}", x.render(), y.render())),
+                    (Some(x), None) | (None, Some(x)) => Val::str(x.render()),
                     (None, None) => Val::Null,
                 })
                 .collect();
@@ -509,7 +509,7 @@ pub fn eval_call(node: &Ex, name: &str, args: &[Ex], row: &[Val], cx: &mut Ctx) 
             return best.unwrap_or_default();
         }
         "to_string" | "to_str" | "to_keyword" | "to_text" => {
-            return map_values(&vals[0], |v| Ok(Val::Str(v.render())), node, cx);
+            return map_values(&vals[0], |v| Ok(Val::str(v.render())), node, cx);
         }
         "to_integer" | "to_int" | "to_long" | "to_unsigned_long" | "to_ul" | "to_ulong" => {
             let ty = node.ty;
@@ -571,10 +571,10 @@ pub fn eval_call(node: &Ex, name: &str, args: &[Ex], row: &[Val], cx: &mut Ctx) 
                 cx,
             );
         }
-        "to_version" => return map_values(&vals[0], |v| Ok(Val::Str(v.render())), node, cx),
+        "to_version" => return map_values(&vals[0], |v| Ok(Val::str(v.render())), node, cx),
         // TO_LOWER/TO_UPPER take multi-valued input value by value (ES|QL function reference)
-        "to_lower" => return map_values(&vals[0], |v| Ok(Val::Str(v.render().to_lowercase())), node, cx),
-        "to_upper" => return map_values(&vals[0], |v| Ok(Val::Str(v.render().to_uppercase())), node, cx),
+        "to_lower" => return map_values(&vals[0], |v| Ok(Val::str(v.render().to_lowercase())), node, cx),
+        "to_upper" => return map_values(&vals[0], |v| Ok(Val::str(v.render().to_uppercase())), node, cx),
         "to_degrees" | "to_radians" => {
             let deg = name == "to_degrees";
             return map_values(
@@ -652,15 +652,15 @@ pub fn eval_call(node: &Ex, name: &str, args: &[Ex], row: &[Val], cx: &mut Ctx) 
                     v => s.push_str(&v.render()),
                 }
             }
-            return Val::Str(s);
+            return Val::str(s);
         }
         "split" if !vals[0].is_null() && !vals[1].is_null() => {
             let s = vals[0].render();
             let d = vals[1].render();
             if d.is_empty() {
-                return Val::from_values(s.chars().map(|c| Val::Str(c.to_string())).collect());
+                return Val::from_values(s.chars().map(|c| Val::str(c.to_string())).collect());
             }
-            return Val::from_values(s.split(d.as_str()).map(|p| Val::Str(p.to_string())).collect());
+            return Val::from_values(s.split(d.as_str()).map(|p| Val::str(p.to_string())).collect());
         }
         "cidr_match" => {
             let Val::Ip(ip) = &vals[0] else { return Val::Null };
@@ -677,7 +677,7 @@ pub fn eval_call(node: &Ex, name: &str, args: &[Ex], row: &[Val], cx: &mut Ctx) 
         }
         "date_format" | "date_parse" if vals.len() == 1 => {
             return match (&vals[0], name) {
-                (Val::Date(d), "date_format") => Val::Str(crate::types::format_date(*d)),
+                (Val::Date(d), "date_format") => Val::str(crate::types::format_date(*d)),
                 (Val::Str(s), "date_parse") => match parse_date(s) {
                     Some(d) => Val::Date(d),
                     None => {
@@ -880,15 +880,15 @@ fn sv_call(name: &str, v: &[Val], node: &Ex, _cx: &mut Ctx) -> Result<Val, Strin
     let s = |i: usize| v[i].as_str().unwrap_or_default().to_string();
     let int = |i: usize| v[i].as_i64().unwrap_or(0);
     Ok(match name {
-        "to_lower" => Val::Str(s(0).to_lowercase()),
-        "to_upper" => Val::Str(s(0).to_uppercase()),
+        "to_lower" => Val::str(s(0).to_lowercase()),
+        "to_upper" => Val::str(s(0).to_uppercase()),
         "length" => Val::Int(s(0).chars().count() as i64),
         "bit_length" => Val::Int(s(0).len() as i64 * 8),
         "byte_length" => Val::Int(s(0).len() as i64),
-        "trim" => Val::Str(s(0).trim_matches(is_ws).to_string()),
-        "ltrim" => Val::Str(s(0).trim_start_matches(is_ws).to_string()),
-        "rtrim" => Val::Str(s(0).trim_end_matches(is_ws).to_string()),
-        "reverse" => Val::Str(s(0).chars().rev().collect()),
+        "trim" => Val::str(s(0).trim_matches(is_ws).to_string()),
+        "ltrim" => Val::str(s(0).trim_start_matches(is_ws).to_string()),
+        "rtrim" => Val::str(s(0).trim_end_matches(is_ws).to_string()),
+        "reverse" => Val::str(s(0).chars().rev().collect::<String>()),
         "repeat" => {
             let n = int(1);
             if n < 0 {
@@ -899,7 +899,7 @@ fn sv_call(name: &str, v: &[Val], node: &Ex, _cx: &mut Ctx) -> Result<Val, Strin
             if (n as u128) * (s(0).len() as u128) > 1_048_576 {
                 return Err("java.lang.IllegalArgumentException: Creating strings longer than [1048576] bytes is not supported".into());
             }
-            Val::Str(s(0).repeat(n as usize))
+            Val::str(s(0).repeat(n as usize))
         }
         "space" => {
             let n = int(0);
@@ -908,7 +908,7 @@ fn sv_call(name: &str, v: &[Val], node: &Ex, _cx: &mut Ctx) -> Result<Val, Strin
                     "java.lang.IllegalArgumentException: Invalid number of spaces [{n}]"
                 ));
             }
-            Val::Str(" ".repeat(n as usize))
+            Val::str(" ".repeat(n as usize))
         }
         "substring" => {
             let chars: Vec<char> = s(0).chars().collect();
@@ -922,16 +922,16 @@ fn sv_call(name: &str, v: &[Val], node: &Ex, _cx: &mut Ctx) -> Result<Val, Strin
             let len = if v.len() > 2 { int(2) } else { n };
             let end = (start + len.max(0)).min(n);
             if start >= n {
-                Val::Str(String::new())
+                Val::str(String::new())
             } else {
-                Val::Str(chars[start as usize..end as usize].iter().collect())
+                Val::str(chars[start as usize..end as usize].iter().collect::<String>())
             }
         }
-        "left" => Val::Str(s(0).chars().take(int(1).max(0) as usize).collect()),
+        "left" => Val::str(s(0).chars().take(int(1).max(0) as usize).collect::<String>()),
         "right" => {
             let chars: Vec<char> = s(0).chars().collect();
             let n = int(1).max(0) as usize;
-            Val::Str(chars[chars.len().saturating_sub(n)..].iter().collect())
+            Val::str(chars[chars.len().saturating_sub(n)..].iter().collect::<String>())
         }
         "locate" => {
             let hay: Vec<char> = s(0).chars().collect();
@@ -957,17 +957,17 @@ fn sv_call(name: &str, v: &[Val], node: &Ex, _cx: &mut Ctx) -> Result<Val, Strin
         "starts_with" => Val::Bool(s(0).starts_with(&s(1))),
         "ends_with" => Val::Bool(s(0).ends_with(&s(1))),
         "replace" => match regex::Regex::new(&s(1)) {
-            Ok(re) => Val::Str(
+            Ok(re) => Val::str(
                 re.replace_all(&s(0), java_replacement(&s(2)).as_str())
                     .into_owned(),
             ),
             Err(e) => return Err(format!("java.util.regex.PatternSyntaxException: {e}")),
         },
-        "url_decode" => Val::Str(url_decode(&s(0)).ok_or_else(|| {
+        "url_decode" => Val::str(url_decode(&s(0)).ok_or_else(|| {
             "java.lang.IllegalArgumentException: URLDecoder: Illegal hex characters in escape (%) pattern"
                 .to_string()
         })?),
-        "url_encode" => Val::Str(url_encode(&s(0))),
+        "url_encode" => Val::str(url_encode(&s(0))),
         "abs" => match &v[0] {
             Val::Int(i) => Val::Int(i.checked_abs().ok_or_else(|| overflow_msg(node.ty))?),
             Val::Double(d) => Val::Double(d.abs()),
@@ -1080,7 +1080,7 @@ fn sv_call(name: &str, v: &[Val], node: &Ex, _cx: &mut Ctx) -> Result<Val, Strin
         }
         "date_format" => {
             let Val::Date(d) = &v[1] else { return Ok(Val::Null) };
-            Val::Str(crate::datefmt::format(*d, &s(0)))
+            Val::str(crate::datefmt::format(*d, &s(0)))
         }
         "date_parse" => {
             let text = s(1);

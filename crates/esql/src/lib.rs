@@ -54,7 +54,7 @@ pub use types::{DataType, Val};
 
 use exec::{Prov, Row, Sink};
 use expr::{Ctx, Ex, Warnings};
-use plan::{Plan, SourcePlan, Stage};
+use plan::{Plan, SourceField, SourcePlan, Stage};
 
 /// The evaluation context of one execution.
 #[derive(Clone, Copy, Debug)]
@@ -238,7 +238,14 @@ impl Query {
     /// and pushed into each with [`Execution::push_loaded`]. Warnings raised by the pushed-down
     /// conditions travel with the result, also when the document is rejected.
     pub fn load(&self, doc: &Document) -> Loaded {
-        load_doc(&self.inner, doc)
+        load_doc(&self.inner, doc, None)
+    }
+
+    /// [`Query::load`] for a query registered in `shared` as `slot`: source fields another
+    /// registered query already read from this document are not read again.
+    pub fn load_shared(&self, doc: &Document, shared: &mut SharedLoads, slot: SharedSlot) -> Loaded {
+        let slots = &shared.columns[slot.0];
+        load_doc(&self.inner, doc, Some((&mut shared.cells, slots)))
     }
 
     /// Starts an execution (ROW queries produce their row immediately).
@@ -281,14 +288,27 @@ fn columns(plan: &Plan) -> Vec<Column> {
 
 /// Checks a query's pushed-down conditions on a document and loads its fields (see
 /// [`Query::load`]). NOW() is never among the pushed-down conditions, so no clock is needed.
-fn load_doc(c: &Compiled, doc: &Document) -> Loaded {
+type SharedCells<'a> = Option<(&'a mut [Option<Val>], &'a [usize])>;
+
+fn reborrow<'a>(s: &'a mut SharedCells<'_>) -> SharedCells<'a> {
+    s.as_mut().map(|(cells, slots)| (&mut **cells, *slots))
+}
+
+fn load_doc(c: &Compiled, doc: &Document, mut shared: SharedCells<'_>) -> Loaded {
     let mut warnings = Warnings::default();
     let SourcePlan::From(fields) = &c.plan.source else {
         return Loaded { row: None, warnings };
     };
     let mut vals = vec![Val::Null; fields.len()];
     if !c.prefilter.is_empty() {
-        exec::load_into(&mut vals, doc, fields, Some(&c.prefilter_fields), &[]);
+        exec::load_into_shared(
+            &mut vals,
+            doc,
+            fields,
+            Some(&c.prefilter_fields),
+            &[],
+            reborrow(&mut shared),
+        );
         let mut cx = Ctx {
             now_millis: 0,
             warnings: &mut warnings,
@@ -301,7 +321,7 @@ fn load_doc(c: &Compiled, doc: &Document) -> Loaded {
             return Loaded { row: None, warnings };
         }
     }
-    exec::load_into(&mut vals, doc, fields, None, &c.prefilter_fields);
+    exec::load_into_shared(&mut vals, doc, fields, None, &c.prefilter_fields, shared);
     let prov = Prov {
         group: Vec::new(),
         ids: vec![doc.id.clone()],
@@ -332,6 +352,57 @@ impl Loaded {
     }
 }
 
+/// Source-field cells shared by several queries over the same document (one rule set over
+/// one event stream): each distinct field (by name, type and precision) is read from the
+/// document and converted once per document, whichever registered query reads it first.
+/// Call [`SharedLoads::next_document`] before loading a new document.
+#[derive(Debug, Default)]
+pub struct SharedLoads {
+    keys: Vec<(String, DataType, plan::Precision)>,
+    /// Per registered query: the shared cell of each of its columns.
+    columns: Vec<Vec<usize>>,
+    cells: Vec<Option<Val>>,
+}
+
+/// A query's registration in a [`SharedLoads`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SharedSlot(usize);
+
+impl SharedLoads {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Registers a query; load it with [`Query::load_shared`] and this slot.
+    pub fn register(&mut self, q: &Query) -> SharedSlot {
+        let fields: &[SourceField] = match &q.inner.plan.source {
+            SourcePlan::From(fields) => fields,
+            _ => &[],
+        };
+        let cols = fields
+            .iter()
+            .map(|f| {
+                let key = (f.name.clone(), f.ty, f.precision);
+                match self.keys.iter().position(|k| *k == key) {
+                    Some(i) => i,
+                    None => {
+                        self.keys.push(key);
+                        self.keys.len() - 1
+                    }
+                }
+            })
+            .collect();
+        self.columns.push(cols);
+        self.cells = vec![None; self.keys.len()];
+        SharedSlot(self.columns.len() - 1)
+    }
+
+    /// Forgets the cells of the previous document.
+    pub fn next_document(&mut self) {
+        self.cells.iter_mut().for_each(|c| *c = None);
+    }
+}
+
 /// A running query: push documents, merge partial executions, finish.
 #[derive(Debug, Clone)]
 pub struct Execution {
@@ -349,7 +420,7 @@ impl Execution {
         if self.sink.is_full() {
             return;
         }
-        let Loaded { row, warnings } = load_doc(&self.q, doc);
+        let Loaded { row, warnings } = load_doc(&self.q, doc, None);
         if !warnings.list.is_empty() {
             self.warnings.merge(warnings);
         }

@@ -5,6 +5,7 @@
 use std::cmp::Ordering;
 use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
 
 use events::{FieldType, Value};
 
@@ -136,7 +137,7 @@ pub enum Val {
     Bool(bool),
     Int(i64),
     Double(f64),
-    Str(String),
+    Str(Arc<str>),
     /// Epoch milliseconds.
     Date(i64),
     Ip([u8; 16]),
@@ -149,6 +150,11 @@ pub enum Val {
 }
 
 impl Val {
+    /// A keyword value.
+    pub fn str(s: impl Into<Arc<str>>) -> Val {
+        Val::Str(s.into())
+    }
+
     pub fn is_null(&self) -> bool {
         matches!(self, Val::Null)
     }
@@ -205,7 +211,7 @@ impl Val {
             Val::Bool(b) => Value::Bool(*b),
             Val::Int(i) => Value::Int(*i),
             Val::Double(d) => Value::Float(*d),
-            Val::Str(s) => Value::Str(s.clone()),
+            Val::Str(s) => Value::Str(s.to_string()),
             Val::Date(ms) => Value::Str(format_date(*ms)),
             Val::Ip(ip) => Value::Str(format_ip(ip)),
             Val::Duration(_) | Val::Period(..) => Value::Str(self.render()),
@@ -220,7 +226,7 @@ impl Val {
             Val::Bool(b) => b.to_string(),
             Val::Int(i) => i.to_string(),
             Val::Double(d) => format_double(*d),
-            Val::Str(s) => s.clone(),
+            Val::Str(s) => s.to_string(),
             Val::Date(ms) => format_date(*ms),
             Val::Ip(ip) => format_ip(ip),
             Val::Duration(ms) => format!("{ms}ms"),
@@ -457,11 +463,11 @@ pub fn format_ip(ip: &[u8; 16]) -> String {
 /// Converts one JSON leaf to a value of type `ty` (None when it does not convert).
 pub fn from_json(v: &Value, ty: DataType) -> Option<Val> {
     match ty {
-        DataType::Keyword | DataType::Text | DataType::Version => Some(Val::Str(match v {
-            Value::Str(s) => s.clone(),
-            Value::Object(_) | Value::Array(_) => v.to_json(),
-            other => other.to_string(),
-        })),
+        DataType::Keyword | DataType::Text | DataType::Version => Some(match v {
+            Value::Str(s) => Val::str(s.as_str()),
+            Value::Object(_) | Value::Array(_) => Val::str(v.to_json()),
+            other => Val::str(other.to_string()),
+        }),
         DataType::Integer | DataType::Long | DataType::UnsignedLong => match v {
             Value::Int(i) => Some(Val::Int(*i)),
             Value::Float(f) => Some(Val::Int(f.trunc() as i64)),

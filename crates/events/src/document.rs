@@ -118,19 +118,23 @@ fn collect_map<'a>(map: &'a Map, path: &str, out: &mut FieldValues<'a>) {
 }
 
 fn visit_map<'a>(map: &'a Map, path: &str, f: &mut dyn FnMut(&'a Value)) {
-    let first = path.as_bytes().first().copied();
+    let p = path.as_bytes();
+    let Some(&first) = p.first() else { return };
     for (key, value) in map.iter() {
-        // Most keys differ from the path in their first byte: reject those without a memcmp.
-        if key.len() > path.len()
-            || key.as_bytes().first().is_some_and(|&b| Some(b) != first)
-            || !path.starts_with(key)
-        {
+        let k = key.as_bytes();
+        // Most keys differ from the path in their first byte or do not end where a path
+        // segment ends: reject those without a memcmp.
+        let whole = k.len() == p.len();
+        if k.first() != Some(&first) || !(whole || (k.len() < p.len() && p[k.len()] == b'.')) {
             continue;
         }
-        if key.len() == path.len() {
+        if p[..k.len()] != *k {
+            continue;
+        }
+        if whole {
             visit_leaf(value, f);
-        } else if path.as_bytes()[key.len()] == b'.' {
-            visit_inner(value, &path[key.len() + 1..], f);
+        } else {
+            visit_inner(value, &path[k.len() + 1..], f);
         }
     }
 }

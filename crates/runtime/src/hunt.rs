@@ -128,6 +128,8 @@ struct RuleRun {
     grace: i64,
     /// Which of the hunt's time fields is this rule's.
     time_slot: usize,
+    /// The rule's registration in the hunt's shared loads (ES|QL).
+    load_slot: Option<esql::SharedSlot>,
     last_index: Option<(String, bool)>,
     state: State,
     index_cache: HashMap<String, bool>,
@@ -139,6 +141,8 @@ struct RuleRun {
 /// A hunt in progress: feed events in time order with [`Hunt::push`], then [`Hunt::finish`].
 pub struct Hunt {
     runs: Vec<RuleRun>,
+    /// ES|QL rules read each field of an event once between them.
+    loads: esql::SharedLoads,
     time_fields: Vec<String>,
     opts: HuntOptions,
     events: u64,
@@ -150,6 +154,7 @@ const MAX_WARNINGS: usize = 5;
 impl Hunt {
     pub fn new(rules: Vec<CompiledRule>, opts: HuntOptions) -> Hunt {
         let mut time_fields: Vec<String> = Vec::new();
+        let mut loads = esql::SharedLoads::new();
         let runs = rules
             .into_iter()
             .map(|compiled| {
@@ -185,10 +190,15 @@ impl Hunt {
                         time_fields.len() - 1
                     }
                 };
+                let load_slot = match &compiled.detection {
+                    Detection::Esql(q) => Some(loads.register(q)),
+                    Detection::Eql(_) => None,
+                };
                 RuleRun {
                     compiled,
                     grace: opts.window_grace.max(0),
                     time_slot,
+                    load_slot,
                     last_index: None,
                     state,
                     index_cache: HashMap::new(),
@@ -200,6 +210,7 @@ impl Hunt {
             .collect();
         Hunt {
             runs,
+            loads,
             time_fields,
             opts,
             events: 0,
@@ -225,8 +236,9 @@ impl Hunt {
             .collect();
         // EQL engines keep events; they share one copy, made only if one of them wants it.
         let mut shared: Option<Arc<Document>> = None;
+        self.loads.next_document();
         for run in &mut self.runs {
-            run.push(&doc, times[run.time_slot], &mut shared, emit);
+            run.push(&doc, times[run.time_slot], &mut shared, &mut self.loads, emit);
         }
     }
 
@@ -295,6 +307,7 @@ impl RuleRun {
         doc: &Document,
         time: Option<i64>,
         shared: &mut Option<Arc<Document>>,
+        loads: &mut esql::SharedLoads,
         emit: &mut dyn FnMut(Map),
     ) {
         if !self.in_scope(doc) {
@@ -313,7 +326,10 @@ impl RuleRun {
         match (&self.compiled.detection, &mut self.state) {
             (Detection::Esql(q), State::Esql(st)) => {
                 // Checked and read once, pushed into every open window that contains it.
-                let loaded = q.load(doc);
+                let loaded = match self.load_slot {
+                    Some(slot) => q.load_shared(doc, loads, slot),
+                    None => q.load(doc),
+                };
                 if loaded.accepted() {
                     self.report.events_considered += 1;
                 } else if !loaded.has_warnings() {

@@ -35,6 +35,7 @@ use crate::validate::OBJECT_REF_STRINGS;
 use crate::{Normalizer, audit, hash};
 
 /// Top-level members that mean "not a plain audit Event": the regular path handles them.
+#[cfg_attr(not(test), allow(dead_code))] // the table `classify` implements
 const FOREIGN: [&str; 20] = [
     "insertId",
     "receiveTimestamp",
@@ -63,6 +64,7 @@ const TIME: [&str; 3] = ["requestReceivedTimestamp", "stageTimestamp", "timestam
 
 /// Members the record checks look inside: checked without building them, then parsed when a
 /// requested field needs them.
+#[cfg_attr(not(test), allow(dead_code))] // the table `classify` implements
 const CHECKED: [&str; 9] = [
     "kind",
     "apiVersion",
@@ -76,11 +78,14 @@ const CHECKED: [&str; 9] = [
 ];
 
 /// Members the checks want to be strings (or null): type-checked without parsing them.
+#[cfg_attr(not(test), allow(dead_code))] // the table `classify` implements
 const STRINGS: [&str; 5] = ["level", "auditID", "stage", "requestURI", "userAgent"];
 /// Members the checks want to be objects (or null).
+#[cfg_attr(not(test), allow(dead_code))] // the table `classify` implements
 const OBJECTS: [&str; 3] = ["metadata", "resource", "operation"];
 
 /// The members whose presence makes a record without `kind: Event` an Event (two of them).
+#[cfg_attr(not(test), allow(dead_code))] // the table `classify` implements
 const AUDIT_KEYS: [&str; 6] = [
     "auditID",
     "verb",
@@ -105,6 +110,68 @@ const DERIVED: [(&str, &str); 12] = [
     ("orchestrator.resource", "objectRef"),
     ("orchestrator.namespace", "objectRef"),
 ];
+
+/// What a top-level member is to the fast path (its index in the table it belongs to).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Class {
+    Foreign,
+    Time(usize),
+    Checked(usize),
+    Str(usize),
+    Obj(usize),
+    Other,
+}
+
+/// Classifies a top-level key in one `match` (instead of scanning every table per key), with
+/// its index in [`AUDIT_KEYS`] when it is one. Agrees with the tables (tested).
+fn classify(key: &str) -> (Option<usize>, Class) {
+    use Class::*;
+    match key {
+        "auditID" => (Some(0), Str(1)),
+        "verb" => (Some(1), Checked(2)),
+        "requestURI" => (Some(2), Str(3)),
+        "stage" => (Some(3), Str(2)),
+        "objectRef" => (Some(4), Checked(6)),
+        "requestReceivedTimestamp" => (Some(5), Time(0)),
+        "stageTimestamp" => (None, Time(1)),
+        "timestamp" => (None, Time(2)),
+        "kind" => (None, Checked(0)),
+        "apiVersion" => (None, Checked(1)),
+        "user" => (None, Checked(3)),
+        "impersonatedUser" => (None, Checked(4)),
+        "sourceIPs" => (None, Checked(5)),
+        "responseStatus" => (None, Checked(7)),
+        "annotations" => (None, Checked(8)),
+        "level" => (None, Str(0)),
+        "userAgent" => (None, Str(4)),
+        "metadata" => (None, Obj(0)),
+        "resource" => (None, Obj(1)),
+        "operation" => (None, Obj(2)),
+        "insertId"
+        | "receiveTimestamp"
+        | "labels"
+        | "protoPayload"
+        | "records"
+        | "items"
+        | "@timestamp"
+        | "data_stream"
+        | "event"
+        | "kubernetes"
+        | "ecs"
+        | "event.dataset"
+        | "data_stream.dataset"
+        | "category"
+        | "operationName"
+        | "resourceId"
+        | "time"
+        | "rule"
+        | "output"
+        | "priority"
+        | "node_name" => (None, Foreign),
+        k if k.starts_with("process_") => (None, Foreign),
+        _ => (None, Other),
+    }
+}
 
 /// The plan of the fast path for a set of requested fields.
 #[derive(Debug, Clone)]
@@ -234,20 +301,21 @@ pub(crate) fn audit_event(line: &str, plan: &FastPlan, ctx: &Normalizer) -> Opti
     };
     let mut kind = None;
     while let Some(key) = members.next_key().ok()? {
-        if FOREIGN.contains(&key) || key.starts_with("process_") || key == "node_name" {
-            return None;
-        }
-        if let Some(i) = AUDIT_KEYS.iter().position(|k| *k == key) {
+        let (audit_key, class) = classify(key);
+        if let Some(i) = audit_key {
             audit_keys += 1;
             mark(i)?;
         }
-        if let Some(i) = TIME.iter().position(|k| *k == key) {
+        if let Class::Time(i) = class {
             mark(8 + i)?;
             event.insert(key, members.build()?);
             continue;
         }
+        if class == Class::Foreign {
+            return None;
+        }
         let wanted = plan.wants(key);
-        if let Some(i) = CHECKED.iter().position(|k| *k == key) {
+        if let Class::Checked(i) = class {
             mark(12 + i)?;
             if wanted && key != "kind" {
                 // Built whole: the record checks then read the built value.
@@ -264,12 +332,12 @@ pub(crate) fn audit_event(line: &str, plan: &FastPlan, ctx: &Normalizer) -> Opti
             }
             continue;
         }
-        if let Some(i) = STRINGS.iter().position(|k| *k == key) {
+        if let Class::Str(i) = class {
             mark(24 + i)?;
             if !matches!(members.peek(), Some(b'"' | b'n')) {
                 return None;
             }
-        } else if let Some(i) = OBJECTS.iter().position(|k| *k == key) {
+        } else if let Class::Obj(i) = class {
             mark(32 + i)?;
             if !matches!(members.peek(), Some(b'{' | b'n')) {
                 return None;
@@ -333,6 +401,40 @@ mod tests {
         assert!(plan(&["kubernetes.audit.*"]).is_none());
         assert_eq!(plan(&["user.name"]).unwrap().needed, ["user"]);
         assert!(plan(&["@timestamp"]).unwrap().needed.is_empty());
+    }
+
+    #[test]
+    fn classify_agrees_with_the_tables() {
+        let mut keys: Vec<&str> = FOREIGN.to_vec();
+        keys.extend(TIME);
+        keys.extend(CHECKED);
+        keys.extend(STRINGS);
+        keys.extend(OBJECTS);
+        keys.extend([
+            "node_name",
+            "process_pid",
+            "requestObject",
+            "annotationsX",
+            "",
+            "verbs",
+        ]);
+        for key in keys {
+            let pos = |t: &[&str]| t.iter().position(|k| *k == key);
+            let expected = if FOREIGN.contains(&key) || key.starts_with("process_") || key == "node_name" {
+                Class::Foreign
+            } else if let Some(i) = pos(&TIME) {
+                Class::Time(i)
+            } else if let Some(i) = pos(&CHECKED) {
+                Class::Checked(i)
+            } else if let Some(i) = pos(&STRINGS) {
+                Class::Str(i)
+            } else if let Some(i) = pos(&OBJECTS) {
+                Class::Obj(i)
+            } else {
+                Class::Other
+            };
+            assert_eq!(classify(key), (pos(&AUDIT_KEYS), expected), "{key:?}");
+        }
     }
 
     #[test]
