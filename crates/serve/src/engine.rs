@@ -9,23 +9,11 @@ use std::sync::mpsc::SyncSender;
 use std::time::Instant;
 
 use events::{Document, Map};
-use serde::Deserialize;
-use serde_json::value::RawValue;
 
 use crate::dispatch::DispatchMsg;
 use crate::metrics::Metrics;
 use crate::wal::{RecordKind, Syncer, Wal, WalError};
 use crate::{Detector, Normalizer};
-
-#[derive(Deserialize)]
-struct EventList<'a> {
-    #[serde(default)]
-    kind: Option<String>,
-    #[serde(default, rename = "apiVersion")]
-    api_version: Option<String>,
-    #[serde(borrow)]
-    items: Option<Vec<&'a RawValue>>,
-}
 
 /// Turns a batch received at `received_at` (nanos; on replay, the time stored in the WAL
 /// record) into documents; `Err(reason)` rejects the whole batch.
@@ -37,7 +25,7 @@ pub fn normalize(
 ) -> Result<Vec<Document>, String> {
     match kind {
         RecordKind::AuditList => {
-            let list: EventList = serde_json::from_slice(body).map_err(|e| format!("malformed JSON: {e}"))?;
+            let list = crate::eventlist::split(body)?;
             if let Some(k) = &list.kind
                 && k != "EventList"
             {
@@ -51,12 +39,12 @@ pub fn normalize(
             let items = list.items.ok_or("EventList without items")?;
             let mut docs = Vec::with_capacity(items.len());
             for (i, item) in items.iter().enumerate() {
-                if !item.get().starts_with('{') {
+                if !item.starts_with(b"{") {
                     return Err(format!("items[{i}]: an audit Event must be a JSON object"));
                 }
                 docs.extend(
                     normalizer
-                        .audit_event_at(item.get().as_bytes(), received_at)
+                        .audit_event_at(item, received_at)
                         .map_err(|e| format!("items[{i}]: {e}"))?,
                 );
             }

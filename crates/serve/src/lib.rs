@@ -34,6 +34,7 @@ pub mod config;
 pub mod delivery;
 pub mod dispatch;
 pub mod engine;
+mod eventlist;
 pub mod follow;
 mod http;
 pub mod metrics;
@@ -65,7 +66,9 @@ pub trait Detector: Send + 'static {
 /// Turns raw received events into documents.
 pub trait Normalizer: Send + Sync + 'static {
     /// One webhook body item (an audit Event as JSON) or one process ndjson line → documents;
-    /// Err(reason) → the batch is rejected with 400.
+    /// Err(reason) → the batch is rejected with 400. Items are handed over as received, not
+    /// parsed before: refusing what is not valid JSON is the normalizer's part of validating
+    /// the body.
     fn audit_event(&self, raw: &[u8]) -> Result<Vec<events::Document>, String>;
     fn process_line(&self, raw: &[u8]) -> Result<Vec<events::Document>, String>;
     /// [`Normalizer::audit_event`] for an event received at `received_at` (nanos since the

@@ -284,19 +284,18 @@ impl Wal {
         if cur.bytes > 0 && cur.bytes + size > self.segment_bytes {
             self.rotate().map_err(WalError::Io)?;
         }
-        let mut buf = Vec::with_capacity(size as usize);
         let mut hasher = crc32fast::Hasher::new();
         hasher.update(&[kind as u8]);
         hasher.update(&received_at.to_le_bytes());
         hasher.update(payload);
-        buf.extend_from_slice(&len.to_le_bytes());
-        buf.extend_from_slice(&hasher.finalize().to_le_bytes());
-        buf.push(kind as u8);
-        buf.extend_from_slice(&received_at.to_le_bytes());
-        buf.extend_from_slice(payload);
+        let mut head = [0u8; HEADER];
+        head[0..4].copy_from_slice(&len.to_le_bytes());
+        head[4..8].copy_from_slice(&hasher.finalize().to_le_bytes());
+        head[8] = kind as u8;
+        head[9..17].copy_from_slice(&received_at.to_le_bytes());
         let cur = self.segments.last_mut().expect("one segment");
         let before = cur.bytes;
-        if let Err(e) = self.file.write_all(&buf) {
+        if let Err(e) = write_all_vectored(&mut self.file, &head, payload) {
             // Cut the partial record off so the batch is all or nothing.
             let _ = self.file.set_len(before);
             return Err(WalError::Io(e));
@@ -363,6 +362,27 @@ impl Wal {
         }
         Ok(removed)
     }
+}
+
+/// Writes `head` then `payload` with as few system calls as the kernel allows (no copy of the
+/// payload into a record buffer).
+fn write_all_vectored(file: &mut File, head: &[u8], payload: &[u8]) -> io::Result<()> {
+    let total = head.len() + payload.len();
+    let mut done = 0;
+    while done < total {
+        let n = if done < head.len() {
+            file.write_vectored(&[io::IoSlice::new(&head[done..]), io::IoSlice::new(payload)])
+        } else {
+            file.write(&payload[done - head.len()..])
+        };
+        match n {
+            Ok(0) => return Err(io::Error::new(io::ErrorKind::WriteZero, "write returned 0")),
+            Ok(n) => done += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 fn decode(data: &[u8], pos: usize) -> Option<(Record, usize)> {

@@ -166,21 +166,35 @@ impl SourcesNormalizer {
     /// documents keep their own event time.
     fn stamp(&self, mut docs: Vec<Document>, received_at: i64, audit: bool) -> Vec<Document> {
         if self.opts.time_policy == sources::TimePolicy::Live {
+            let (ingested, timestamp) = stamps(received_at);
             for d in &mut docs {
-                d.source.insert_path(
-                    "event.ingested",
-                    events::Value::Str(events::time::format_secs(received_at)),
-                );
+                d.source
+                    .insert_path("event.ingested", events::Value::Str(ingested.clone()));
                 if audit {
-                    d.source.insert_path(
-                        "@timestamp",
-                        events::Value::Str(events::time::format_millis(received_at)),
-                    );
+                    d.source
+                        .insert_path("@timestamp", events::Value::Str(timestamp.clone()));
                 }
             }
         }
         docs
     }
+}
+
+/// `event.ingested` and `@timestamp` texts of a receive time, formatted once per batch (every
+/// event of a batch shares it) and per thread.
+fn stamps(received_at: i64) -> (String, String) {
+    thread_local! {
+        static LAST: std::cell::RefCell<(i64, String, String)> =
+            const { std::cell::RefCell::new((i64::MIN, String::new(), String::new())) };
+    }
+    LAST.with_borrow_mut(|(at, ingested, timestamp)| {
+        if *at != received_at {
+            *at = received_at;
+            *ingested = events::time::format_secs(received_at);
+            *timestamp = events::time::format_millis(received_at);
+        }
+        (ingested.clone(), timestamp.clone())
+    })
 }
 
 fn config(args: &Args) -> anyhow::Result<ServeConfig> {

@@ -1,0 +1,287 @@
+//! Splitting an `EventList` webhook body into its items without parsing them twice.
+//!
+//! The envelope (`kind`, `apiVersion`, `metadata`, `items`, any other member) is walked here;
+//! each member value other than the items is checked with serde_json on its own bytes, while
+//! each item is only delimited (strings and nesting followed, nothing built) and handed as is
+//! to the [`crate::Normalizer`], which parses it anyway and must refuse what is not valid JSON.
+//! Every byte of the body is thus validated exactly once: the body is accepted only if it is
+//! one valid JSON document, as a full parse would require, at a fraction of the cost.
+
+use serde::de::IgnoredAny;
+
+/// The members of an `EventList` that ingest reads.
+#[derive(Debug, Default)]
+pub(crate) struct EventList<'a> {
+    pub kind: Option<String>,
+    pub api_version: Option<String>,
+    /// `None` when the member is absent or `null`.
+    pub items: Option<Vec<&'a [u8]>>,
+}
+
+fn malformed(what: &str, at: usize) -> String {
+    format!("malformed JSON: {what} at byte {at}")
+}
+
+fn skip_ws(b: &[u8], mut i: usize) -> usize {
+    while i < b.len() && matches!(b[i], b' ' | b'\t' | b'\n' | b'\r') {
+        i += 1;
+    }
+    i
+}
+
+/// `b[i]` is `"`: the index just past the closing quote.
+fn string_end(b: &[u8], i: usize) -> Result<usize, String> {
+    let mut j = i + 1;
+    loop {
+        match memchr::memchr2(b'"', b'\\', &b[j..]) {
+            None => return Err(malformed("unterminated string", i)),
+            Some(k) if b[j + k] == b'"' => return Ok(j + k + 1),
+            Some(k) => j += k + 2,
+        }
+        if j > b.len() {
+            return Err(malformed("unterminated string", i));
+        }
+    }
+}
+
+/// The end of the value starting at `b[i]` (not validated: see the module docs).
+fn value_end(b: &[u8], i: usize) -> Result<usize, String> {
+    match b.get(i) {
+        None => Err(malformed("unexpected end of input", i)),
+        Some(b'"') => string_end(b, i),
+        Some(b'{' | b'[') => {
+            let mut depth = 0usize;
+            let mut j = i;
+            while j < b.len() {
+                match b[j] {
+                    b'"' => {
+                        j = string_end(b, j)?;
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Ok(j + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                j += 1;
+            }
+            Err(malformed("unexpected end of input", b.len()))
+        }
+        Some(_) => {
+            let mut j = i;
+            while j < b.len() && !matches!(b[j], b',' | b']' | b'}' | b' ' | b'\t' | b'\n' | b'\r') {
+                j += 1;
+            }
+            Ok(j)
+        }
+    }
+}
+
+fn check<'de, T: serde::Deserialize<'de>>(v: &'de [u8], at: usize) -> Result<T, String> {
+    serde_json::from_slice(v).map_err(|e| format!("malformed JSON: {e} (value at byte {at})"))
+}
+
+fn expect(b: &[u8], i: usize, c: u8) -> Result<usize, String> {
+    match b.get(i) {
+        Some(&x) if x == c => Ok(i + 1),
+        Some(&x) => Err(malformed(
+            &format!("expected `{}`, found `{}`", c as char, x as char),
+            i,
+        )),
+        None => Err(malformed("unexpected end of input", i)),
+    }
+}
+
+/// The items of `value` (`[...]`), delimited.
+fn items(b: &[u8], start: usize) -> Result<Vec<&[u8]>, String> {
+    let mut out = Vec::new();
+    let mut i = skip_ws(b, start + 1);
+    if b.get(i) == Some(&b']') {
+        return Ok(out);
+    }
+    loop {
+        let end = value_end(b, i)?;
+        if end == i {
+            return Err(malformed("expected a value", i));
+        }
+        out.push(&b[i..end]);
+        i = skip_ws(b, end);
+        match b.get(i) {
+            Some(b',') => i = skip_ws(b, i + 1),
+            Some(b']') => return Ok(out),
+            Some(&x) => {
+                return Err(malformed(
+                    &format!("expected `,` or `]`, found `{}`", x as char),
+                    i,
+                ));
+            }
+            None => return Err(malformed("unexpected end of input", i)),
+        }
+    }
+}
+
+/// Splits `body` (an `EventList` object) into its members; the items are delimited only.
+pub(crate) fn split(body: &[u8]) -> Result<EventList<'_>, String> {
+    let b = body;
+    let mut list = EventList::default();
+    let (mut seen_kind, mut seen_version, mut seen_items) = (false, false, false);
+    let mut i = expect(b, skip_ws(b, 0), b'{')?;
+    i = skip_ws(b, i);
+    if b.get(i) == Some(&b'}') {
+        i += 1;
+    } else {
+        loop {
+            if b.get(i) != Some(&b'"') {
+                return Err(malformed("expected a member name", i));
+            }
+            let key_end = string_end(b, i)?;
+            let key: std::borrow::Cow<'_, str> = check(&b[i..key_end], i)?;
+            i = expect(b, skip_ws(b, key_end), b':')?;
+            i = skip_ws(b, i);
+            let end = value_end(b, i)?;
+            if end == i {
+                return Err(malformed("expected a value", i));
+            }
+            let value = &b[i..end];
+            let dup = |seen: &mut bool| {
+                if std::mem::replace(seen, true) {
+                    Err(format!("malformed JSON: duplicate field `{key}`"))
+                } else {
+                    Ok(())
+                }
+            };
+            match key.as_ref() {
+                "kind" => {
+                    dup(&mut seen_kind)?;
+                    list.kind = check(value, i)?;
+                }
+                "apiVersion" => {
+                    dup(&mut seen_version)?;
+                    list.api_version = check(value, i)?;
+                }
+                "items" => {
+                    dup(&mut seen_items)?;
+                    list.items = match value[0] {
+                        b'[' => Some(items(b, i)?),
+                        _ => {
+                            let none: Option<IgnoredAny> = check(value, i)?;
+                            if none.is_some() {
+                                return Err(format!(
+                                    "malformed JSON: items must be an array (value at byte {i})"
+                                ));
+                            }
+                            None
+                        }
+                    };
+                }
+                _ => {
+                    check::<IgnoredAny>(value, i)?;
+                }
+            }
+            i = skip_ws(b, end);
+            match b.get(i) {
+                Some(b',') => i = skip_ws(b, i + 1),
+                Some(b'}') => {
+                    i += 1;
+                    break;
+                }
+                Some(&x) => {
+                    return Err(malformed(
+                        &format!("expected `,` or `}}`, found `{}`", x as char),
+                        i,
+                    ));
+                }
+                None => return Err(malformed("unexpected end of input", i)),
+            }
+        }
+    }
+    let i = skip_ws(b, i);
+    if i < b.len() {
+        return Err(malformed("trailing characters", i));
+    }
+    Ok(list)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn items_of(body: &str) -> Vec<String> {
+        split(body.as_bytes())
+            .unwrap()
+            .items
+            .unwrap()
+            .iter()
+            .map(|i| String::from_utf8(i.to_vec()).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn delimits_items_through_strings_escapes_and_nesting() {
+        let body = r#" { "kind" : "EventList", "apiVersion":"audit.k8s.io/v1", "metadata":{"x":[1,{}]},
+            "items" : [ {"a":"}]\"{[","b":[{"c":"\\"}]}, {} ,{"d":{"e":[]}} ] } "#;
+        let list = split(body.as_bytes()).unwrap();
+        assert_eq!(list.kind.as_deref(), Some("EventList"));
+        assert_eq!(list.api_version.as_deref(), Some("audit.k8s.io/v1"));
+        assert_eq!(
+            items_of(body),
+            vec![r#"{"a":"}]\"{[","b":[{"c":"\\"}]}"#, "{}", r#"{"d":{"e":[]}}"#]
+        );
+        for item in items_of(body) {
+            serde_json::from_str::<serde_json::Value>(&item).unwrap();
+        }
+        assert!(items_of(r#"{"items":[]}"#).is_empty());
+        assert_eq!(
+            items_of(r#"{"items":[1, "x", null]}"#),
+            vec!["1", "\"x\"", "null"]
+        );
+        let none = split(br#"{"kind":null,"items":null}"#).unwrap();
+        assert!(none.kind.is_none() && none.items.is_none());
+        assert!(split(b"{}").unwrap().items.is_none());
+        // An escaped member name is decoded.
+        assert_eq!(items_of(r#"{"it\u0065ms":[{}]}"#), vec!["{}"]);
+    }
+
+    /// Whatever serde_json refuses as a whole is refused here too (the items themselves are
+    /// the normalizer's to validate, so the cases keep them valid).
+    #[test]
+    fn refuses_what_a_full_parse_refuses() {
+        for bad in [
+            "",
+            "   ",
+            "[]",
+            "{",
+            r#"{"kind":"EventList","items":["#,
+            r#"{"kind":"EventList","items":[{}"#,
+            r#"{"kind":"EventList","items":[{},]}"#,
+            r#"{"kind":"EventList","items":[{} {}]}"#,
+            r#"{"kind":"EventList","items":[{}]"#,
+            r#"{"kind":"EventList","items":[{}]}x"#,
+            r#"{"kind":"EventList","items":[{}]}{}"#,
+            r#"{"kind":"EventList" "items":[]}"#,
+            r#"{"kind":"EventList",}"#,
+            r#"{kind:"EventList"}"#,
+            r#"{"kind":EventList}"#,
+            r#"{"kind":3}"#,
+            r#"{"apiVersion":["a"]}"#,
+            r#"{"items":{}}"#,
+            r#"{"items":3}"#,
+            r#"{"metadata":{"a":}}"#,
+            r#"{"metadata":tru}"#,
+            r#"{"metadata":"\x"}"#,
+            r#"{"items":[],"items":[]}"#,
+            r#"{"kind":"EventList","kind":"EventList"}"#,
+            r#"{"kind":"EventList","items":[{"a":"unterminated}]}"#,
+            r#"{"kind":"EventList","items":[{"a":[}]}"#,
+            "{\"kind\":\"Event\u{0}List\"}",
+        ] {
+            assert!(split(bad.as_bytes()).is_err(), "accepted {bad:?}");
+        }
+        let e = split(br#"{"kind":"EventList","items":["#).unwrap_err();
+        assert!(e.starts_with("malformed JSON"), "{e}");
+    }
+}
