@@ -146,25 +146,83 @@ fn skip_string(b: &[u8], i: usize) -> Option<usize> {
     string_end(b, i).map(|(end, _)| end)
 }
 
-/// [`skip_string`] that also says whether the string has escapes (a backslash).
+/// The escapes a string has ([`string_end`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Escapes {
+    None,
+    /// Only `\"`, `\\`, `\b`, `\f`, `\n`, `\r`, `\t`: the escaping serde_json writes.
+    Canonical,
+    /// `\/` or `\u` escapes.
+    Other,
+}
+
+/// The offset of the first `"`, `\\` or control character in `b[i..i + 16]` (16 if none);
+/// `i + 16 <= b.len()`.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn special_in_16(b: &[u8], i: usize) -> usize {
+    use std::arch::x86_64::*;
+    debug_assert!(i + 16 <= b.len());
+    // SAFETY: the caller guarantees 16 readable bytes at `i` (unaligned load); SSE2 is part of
+    // the x86_64 baseline.
+    unsafe {
+        let v = _mm_loadu_si128(b.as_ptr().add(i) as *const __m128i);
+        let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
+        let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
+        let limit = _mm_set1_epi8(0x1f);
+        let control = _mm_cmpeq_epi8(_mm_max_epu8(v, limit), limit);
+        let mask = _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, backslash), control)) as u32;
+        (mask | 0x1_0000).trailing_zeros() as usize
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+#[inline(always)]
+fn special_in_16(b: &[u8], i: usize) -> usize {
+    for half in [0, 8] {
+        let chunk: [u8; 8] = b[i + half..i + half + 8].try_into().unwrap_or([0; 8]);
+        let m = specials(u64::from_le_bytes(chunk));
+        if m != 0 {
+            return half + (m.trailing_zeros() / 8) as usize;
+        }
+    }
+    16
+}
+
+/// [`skip_string`] that also says which escapes the string has.
 #[inline]
-pub(crate) fn string_end(b: &[u8], mut i: usize) -> Option<(usize, bool)> {
-    let mut escaped = false;
+pub(crate) fn string_end(b: &[u8], mut i: usize) -> Option<(usize, Escapes)> {
+    let mut escaped = Escapes::None;
     loop {
-        // Plain runs eight bytes at a time.
-        while let Some(chunk) = b.get(i..i + 8) {
-            let m = specials(u64::from_le_bytes(chunk.try_into().ok()?));
-            if m != 0 {
-                i += (m.trailing_zeros() / 8) as usize;
+        // Plain runs sixteen, then eight bytes at a time.
+        loop {
+            if i + 16 <= b.len() {
+                let k = special_in_16(b, i);
+                i += k;
+                if k < 16 {
+                    break;
+                }
+            } else {
+                while let Some(chunk) = b.get(i..i + 8) {
+                    let m = specials(u64::from_le_bytes(chunk.try_into().ok()?));
+                    if m != 0 {
+                        i += (m.trailing_zeros() / 8) as usize;
+                        break;
+                    }
+                    i += 8;
+                }
                 break;
             }
-            i += 8;
         }
         match *b.get(i)? {
             b'"' => return Some((i + 1, escaped)),
             b'\\' => match *b.get(i + 1)? {
-                b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => {
-                    escaped = true;
+                b'"' | b'\\' | b'b' | b'f' | b'n' | b'r' | b't' => {
+                    escaped = escaped.max(Escapes::Canonical);
+                    i += 2
+                }
+                b'/' => {
+                    escaped = Escapes::Other;
                     i += 2
                 }
                 b'u' => {
@@ -176,7 +234,7 @@ pub(crate) fn string_end(b: &[u8], mut i: usize) -> Option<(usize, bool)> {
                     if (0xD800..=0xDFFF).contains(&code) {
                         return None;
                     }
-                    escaped = true;
+                    escaped = Escapes::Other;
                     i += 6;
                 }
                 _ => return None,

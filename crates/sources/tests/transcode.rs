@@ -361,8 +361,12 @@ fn edge_cases_are_the_same() {
         ),
         // empty strings, nested arrays with nulls
         event(r#","requestObject":{"s":"","a":[[null],[[""]],[1,null,[2,[]]]],"t":true,"f":false,"n":null}"#),
-        // whitespace between tokens
+        // whitespace between tokens, runs of members copied as they are broken by it
         event(r#", "requestObject" : { "a" : [ 1 , { "b" : "c" } ] , "d" : { } } "#),
+        event(r#","requestObject":{"a":1,"b":"x", "c":true,"d":false ,"e":"y","f":[1,2 ,3, "z"],"g":"","h":2}"#),
+        // `metadata` of any type is removed from requestObject/responseObject, not elsewhere
+        event(r#","requestObject":{"metadata":"x","a":1},"responseObject":{"a":{"metadata":"kept"},"metadata":5}"#),
+        event(r#","metadata":{"name":"top-level metadata is kept"}"#),
         // user variants
         event(r#","impersonatedUser":{"username":"bob","groups":null,"extra":{"k":["v",null],"s":"x"}}"#),
         // legacy events: `timestamp` becomes `stageTimestamp`, no apiVersion

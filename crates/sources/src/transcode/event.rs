@@ -24,7 +24,7 @@ use crate::{Normalizer, TimePolicy, audit, hash};
 use super::EcsFormat;
 use super::fields;
 use super::json::{
-    self, Fail, Keys, Members, R, after_item, decode_str, member_key, opt, write_key, write_str,
+    self, Fail, Keys, Members, R, Run, after_item, decode_str, member_key, opt, write_key, write_str,
 };
 
 /// Top-level members that mean "not a plain audit Event" (or need pipeline steps this path does
@@ -78,16 +78,23 @@ pub(crate) struct Scratch {
 #[derive(Default)]
 struct Sources<'a> {
     verb: Option<&'a str>,
-    annotations: Option<&'a str>,
-    user: Option<&'a str>,
+    /// `annotations["authorization.k8s.io/decision"]`.
+    decision: Option<&'a str>,
+    /// `user.username`, `user.uid`.
+    username: Option<&'a str>,
+    uid: Option<&'a str>,
     user_agent: Option<&'a str>,
     source_ips: Option<&'a str>,
     api_version: Option<&'a str>,
-    object_ref: Option<&'a str>,
-    received: Option<&'a str>,
-    stage: Option<&'a str>,
-    /// Legacy `timestamp` (non-null).
-    timestamp: Option<&'a str>,
+    /// `objectRef.{resource,namespace,name}`.
+    resource: Option<&'a str>,
+    namespace: Option<&'a str>,
+    name: Option<&'a str>,
+    /// The times (non-null) in epoch nanoseconds.
+    received: Option<i64>,
+    stage: Option<i64>,
+    /// Legacy `timestamp`.
+    timestamp: Option<i64>,
     /// `stageTimestamp` is present (null or not).
     stage_present: bool,
     kind: Option<&'a str>,
@@ -168,51 +175,100 @@ fn str_array(raw: &str, depth: u32) -> R<()> {
     elements(raw, depth, str_or_null)
 }
 
-/// The record checks of [`crate::validate::audit_record`] on one non-null top-level member.
-fn check(key: &str, raw: &str, keys: &mut Keys) -> R<()> {
-    match key {
-        "kind" | "apiVersion" | "level" | "auditID" | "stage" | "requestURI" | "verb" | "userAgent" => {
-            str_or_null(raw)
-        }
-        "requestReceivedTimestamp" | "stageTimestamp" | "timestamp" => {
-            let (s, _) = decode_str(raw, 0)?;
-            opt(parse_timestamp(&s)).map(|_| ())
-        }
-        "sourceIPs" => str_array(raw, 2),
-        "user" | "impersonatedUser" => members(raw, 2, false, keys, |k, v| match k {
-            "username" | "uid" => str_or_null(v),
-            "groups" => str_array(v, 3),
-            "extra" if !is_null(v) => members(v, 3, false, &mut Keys::default(), |_, x| {
-                if x.starts_with('"') {
-                    Ok(())
-                } else {
-                    str_array(x, 4)
+/// `Some(raw)` unless it is null.
+fn nonnull(raw: &str) -> Option<&str> {
+    (!is_null(raw)).then_some(raw)
+}
+
+impl<'a> Sources<'a> {
+    /// The record checks of [`crate::validate::audit_record`] on one non-null top-level
+    /// member, noting the values the derived fields come from.
+    fn check(&mut self, key: &str, raw: &'a str, keys: &mut Keys) -> R<()> {
+        match key {
+            "kind" | "apiVersion" | "level" | "auditID" | "stage" | "requestURI" | "verb" | "userAgent" => {
+                str_or_null(raw)
+            }
+            "requestReceivedTimestamp" | "stageTimestamp" | "timestamp" => {
+                let (s, _) = decode_str(raw, 0)?;
+                let t = opt(parse_timestamp(&s))?;
+                match key {
+                    "requestReceivedTimestamp" => self.received = Some(t),
+                    "stageTimestamp" => self.stage = Some(t),
+                    _ => self.timestamp = Some(t),
                 }
-            }),
-            _ => Ok(()),
-        }),
-        "objectRef" => members(raw, 2, false, keys, |k, v| {
-            if OBJECT_REF_STRINGS.contains(&k) {
-                str_or_null(v)
-            } else {
                 Ok(())
             }
-        }),
-        "responseStatus" => members(raw, 2, false, keys, |k, v| {
-            if k == "code" && !is_null(v) {
-                // An integer the full parse builds as `Value::Int` (`-0` is left to it).
-                if v == "-0" || v.parse::<i64>().is_err() {
-                    return Err(Fail);
+            "sourceIPs" => str_array(raw, 2),
+            "user" | "impersonatedUser" => {
+                let (mut username, mut uid) = (None, None);
+                members(raw, 2, false, keys, |k, v| match k {
+                    "username" => {
+                        username = nonnull(v);
+                        str_or_null(v)
+                    }
+                    "uid" => {
+                        uid = nonnull(v);
+                        str_or_null(v)
+                    }
+                    "groups" => str_array(v, 3),
+                    "extra" if !is_null(v) => members(v, 3, false, &mut Keys::default(), |_, x| {
+                        if x.starts_with('"') {
+                            Ok(())
+                        } else {
+                            str_array(x, 4)
+                        }
+                    }),
+                    _ => Ok(()),
+                })?;
+                if key == "user" {
+                    (self.username, self.uid) = (username, uid);
                 }
+                Ok(())
             }
-            Ok(())
-        }),
-        "annotations" => members(raw, 2, true, keys, |_, v| str_or_null(v)),
-        "metadata" | "operation" => match raw.as_bytes().first() {
-            Some(b'{') => Ok(()),
-            _ => Err(Fail),
-        },
-        _ => Ok(()),
+            "objectRef" => {
+                let (mut resource, mut namespace, mut name) = (None, None, None);
+                members(raw, 2, false, keys, |k, v| {
+                    match k {
+                        "resource" => resource = nonnull(v),
+                        "namespace" => namespace = nonnull(v),
+                        "name" => name = nonnull(v),
+                        _ => {}
+                    }
+                    if OBJECT_REF_STRINGS.contains(&k) {
+                        str_or_null(v)
+                    } else {
+                        Ok(())
+                    }
+                })?;
+                (self.resource, self.namespace, self.name) = (resource, namespace, name);
+                Ok(())
+            }
+            "responseStatus" => members(raw, 2, false, keys, |k, v| {
+                if k == "code" && !is_null(v) {
+                    // An integer the full parse builds as `Value::Int` (`-0` is left to it).
+                    if v.starts_with("-0") || v.parse::<i64>().is_err() {
+                        return Err(Fail);
+                    }
+                }
+                Ok(())
+            }),
+            "annotations" => {
+                let mut decision = None;
+                members(raw, 2, true, keys, |k, v| {
+                    if k == "authorization.k8s.io/decision" {
+                        decision = nonnull(v);
+                    }
+                    str_or_null(v)
+                })?;
+                self.decision = decision;
+                Ok(())
+            }
+            "metadata" | "operation" => match raw.as_bytes().first() {
+                Some(b'{') => Ok(()),
+                _ => Err(Fail),
+            },
+            _ => Ok(()),
+        }
     }
 }
 
@@ -234,19 +290,13 @@ impl<'a> Sources<'a> {
         if is_null(raw) {
             return Ok(());
         }
-        check(key, raw, keys)?;
+        self.check(key, raw, keys)?;
         let slot = match key {
             "kind" => &mut self.kind,
             "verb" => &mut self.verb,
-            "annotations" => &mut self.annotations,
-            "user" => &mut self.user,
             "userAgent" => &mut self.user_agent,
             "sourceIPs" => &mut self.source_ips,
             "apiVersion" => &mut self.api_version,
-            "objectRef" => &mut self.object_ref,
-            "requestReceivedTimestamp" => &mut self.received,
-            "stageTimestamp" => &mut self.stage,
-            "timestamp" => &mut self.timestamp,
             _ => return Ok(()),
         };
         *slot = Some(raw);
@@ -278,24 +328,8 @@ impl<'a> Sources<'a> {
     /// The event time in epoch nanoseconds (already validated).
     fn event_time(&self, renamed: bool) -> Option<i64> {
         let stage = if renamed { self.timestamp } else { self.stage };
-        [self.received, stage]
-            .into_iter()
-            .flatten()
-            .find_map(|raw| parse_timestamp(&decode_str(raw, 0).ok()?.0))
+        self.received.or(stage)
     }
-}
-
-/// A member's value from a raw object (already checked, so without duplicates).
-fn find<'a>(raw: Option<&'a str>, key: &str) -> R<Option<&'a str>> {
-    let Some(raw) = raw else { return Ok(None) };
-    let mut found = None;
-    members(raw, 2, false, &mut Keys::default(), |k, v| {
-        if k == key && !is_null(v) {
-            found = Some(v);
-        }
-        Ok(())
-    })?;
-    Ok(found)
 }
 
 /// Writes a non-empty string value canonically; false when it is empty (or not a string).
@@ -334,7 +368,7 @@ fn write_document(
             out.truncate(at);
         }
     }
-    if let Some(decision) = find_decision(src.annotations)? {
+    if let Some(decision) = find_decision(src.decision)? {
         out.extend_from_slice(match decision {
             true => br#","outcome":"success""#.as_slice(),
             false => br#","outcome":"failure""#.as_slice(),
@@ -353,8 +387,8 @@ fn write_document(
     out.extend_from_slice(audit::DATASET.as_bytes());
     out.extend_from_slice(br#""}"#);
 
-    let username = span_of(vals, find(src.user, "username")?)?;
-    let uid = span_of(vals, find(src.user, "uid")?)?;
+    let username = span_of(vals, src.username)?;
+    let uid = span_of(vals, src.uid)?;
     if username.is_some() || uid.is_some() {
         out.extend_from_slice(br#","user":{"#);
         let mut n = 0;
@@ -410,9 +444,9 @@ fn write_document(
     out.extend_from_slice(br#","orchestrator":{"#);
     let mut n = 0;
     let api_version = span_of(vals, src.api_version)?;
-    let resource = span_of(vals, find(src.object_ref, "resource")?)?;
-    let namespace = span_of(vals, find(src.object_ref, "namespace")?)?;
-    let name = span_of(vals, find(src.object_ref, "name")?)?;
+    let resource = span_of(vals, src.resource)?;
+    let namespace = span_of(vals, src.namespace)?;
+    let name = span_of(vals, src.name)?;
     let mut put = |out: &mut Vec<u8>, key: &[u8], v: Span| {
         write_key(out, n, key, Members::Plain);
         out.extend_from_slice(&vals[v.0..v.1]);
@@ -521,8 +555,8 @@ fn split_strings(list: &[u8]) -> impl Iterator<Item = &[u8]> {
 
 /// `event.outcome` from the `authorization.k8s.io/decision` annotation: `Some(true)` for
 /// `allow`, `Some(false)` for `forbid`.
-fn find_decision(annotations: Option<&str>) -> R<Option<bool>> {
-    let Some(v) = find(annotations, "authorization.k8s.io/decision")? else {
+fn find_decision(decision: Option<&str>) -> R<Option<bool>> {
+    let Some(v) = decision else {
         return Ok(None);
     };
     Ok(match &*decode_str(v, 0)?.0 {
@@ -581,24 +615,39 @@ pub(crate) fn full(
     if !more {
         i += 1;
     }
+    let mut run = Run::default();
     while more {
         let (ks, ke, vi) = member_key(b, i)?;
         keys.add(text, ks, ke, 0, false)?;
         let key = &text[ks..ke];
-        let before = audit.len();
-        write_key(audit, n, key.as_bytes(), Members::Plain);
-        let (end, written) = member_value(text, key, vi, keys, audit)?;
-        if written {
-            if key == "timestamp" {
-                legacy = Some((before, audit.len(), n == 0));
-            }
-            n += 1;
+        let copy = if vi == ke + 2 && key != "timestamp" {
+            json::verbatim(b, vi)?
         } else {
-            audit.truncate(before);
-        }
+            None
+        };
+        let end = if let Some(end) = copy {
+            run.add(b, i, end, n, audit);
+            n += 1;
+            end
+        } else {
+            run.flush(b, audit);
+            let before = audit.len();
+            write_key(audit, n, key.as_bytes(), Members::Plain);
+            let (end, written) = member_value(text, key, vi, keys, audit)?;
+            if written {
+                if key == "timestamp" {
+                    legacy = Some((before, audit.len(), n == 0));
+                }
+                n += 1;
+            } else {
+                audit.truncate(before);
+            }
+            end
+        };
         src.note(key, &text[vi..end], keys)?;
         (more, i) = after_item(b, end, b'}')?;
     }
+    run.flush(b, audit);
     keys.close(0);
     if ws(b, i) != b.len() {
         return Err(Fail);

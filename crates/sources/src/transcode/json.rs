@@ -9,7 +9,7 @@
 //! decodes) make the caller fall back ([`Fail`]).
 
 use crate::parse::MAX_DEPTH;
-use crate::scan::{build_string, literal, skip_number, string_end, ws};
+use crate::scan::{Escapes, build_string, literal, skip_number, string_end, ws};
 
 /// The record must take the tree path (unusual or invalid input).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,10 +32,20 @@ pub(crate) enum Members {
     NoMetadata,
 }
 
-/// Keys of the objects being written (offsets into the input), for duplicate detection.
+/// Keys of the objects being written (offsets into the input and a fingerprint), for
+/// duplicate detection.
 #[derive(Default)]
 pub(crate) struct Keys {
-    list: Vec<(u32, u32)>,
+    list: Vec<(u32, u32, u64)>,
+}
+
+/// Length and three bytes of a key (with `.` read as `_` when `dots`): keys that differ mostly
+/// differ there.
+#[inline]
+fn fingerprint(key: &[u8], dots: bool) -> u64 {
+    let Some(&last) = key.last() else { return 0 };
+    let byte = |c: u8| if dots && c == b'.' { b'_' } else { c } as u64;
+    (key.len() as u64) | byte(key[0]) << 32 | byte(key[key.len() / 2]) << 40 | byte(last) << 48
 }
 
 impl Keys {
@@ -50,23 +60,23 @@ impl Keys {
 
     /// Records `text[start..end]` as a key of the object opened at `mark`; `Fail` when the
     /// object already has it (with `dots` meaning `.` and `_` are the same byte).
+    #[inline]
     pub(crate) fn add(&mut self, text: &str, start: usize, end: usize, mark: usize, dots: bool) -> R<()> {
         let b = text.as_bytes();
         let key = &b[start..end];
-        for &(s, e) in &self.list[mark..] {
+        let fp = fingerprint(key, dots);
+        for &(s, e, f) in &self.list[mark..] {
+            if f != fp {
+                continue;
+            }
             let other = &b[s as usize..e as usize];
-            if other.len() == key.len()
-                && other.first() == key.first()
-                && (other == key
-                    || (dots
-                        && other.iter().zip(key).all(|(&x, &y)| {
-                            x == y || (matches!(x, b'.' | b'_') && matches!(y, b'.' | b'_'))
-                        })))
-            {
+            let same =
+                |x: u8, y: u8| x == y || (dots && matches!(x, b'.' | b'_') && matches!(y, b'.' | b'_'));
+            if other.len() == key.len() && other.iter().zip(key).all(|(&x, &y)| same(x, y)) {
                 return Err(Fail);
             }
         }
-        self.list.push((start as u32, end as u32));
+        self.list.push((start as u32, end as u32, fp));
         Ok(())
     }
 }
@@ -94,7 +104,7 @@ pub(crate) fn member_key(b: &[u8], i: usize) -> R<(usize, usize, usize)> {
         return Err(Fail);
     }
     let (end, escaped) = opt(string_end(b, i + 1))?;
-    if escaped {
+    if escaped != Escapes::None {
         return Err(Fail);
     }
     let j = ws(b, end);
@@ -113,6 +123,66 @@ pub(crate) fn after_item(b: &[u8], i: usize, close: u8) -> R<(bool, usize)> {
         Some(b',') => Ok((true, ws(b, i + 1))),
         Some(&c) if c == close => Ok((false, i + 1)),
         _ => Err(Fail),
+    }
+}
+
+/// Members (or elements) whose output is their input text, written at once: a contiguous
+/// stretch of the input (compact: `"key":value,"key":value`) copied with one call.
+#[derive(Default)]
+pub(crate) struct Run {
+    open: bool,
+    /// A comma goes before it.
+    comma: bool,
+    start: usize,
+    end: usize,
+}
+
+impl Run {
+    /// Adds the item `b[start..end]` (preceded by `n` items in the output).
+    #[inline]
+    pub(crate) fn add(&mut self, b: &[u8], start: usize, end: usize, n: usize, out: &mut Vec<u8>) {
+        if self.open && self.end + 1 != start {
+            self.flush(b, out);
+        }
+        if !self.open {
+            self.open = true;
+            self.comma = n > 0;
+            self.start = start;
+        }
+        self.end = end;
+    }
+
+    #[inline]
+    pub(crate) fn flush(&mut self, b: &[u8], out: &mut Vec<u8>) {
+        if self.open {
+            if self.comma {
+                out.push(b',');
+            }
+            out.extend_from_slice(&b[self.start..self.end]);
+            self.open = false;
+        }
+    }
+}
+
+/// The end of the scalar at `i` when it is written as it is and not pruned (a non-empty
+/// string without escapes serde_json writes otherwise, an `i64` integer, `true`, `false`);
+/// `None` for anything else (containers, null, `""`, other numbers, other escapes).
+#[inline]
+pub(crate) fn verbatim(b: &[u8], i: usize) -> R<Option<usize>> {
+    match b.get(i) {
+        Some(b'"') => {
+            let (end, escaped) = opt(string_end(b, i + 1))?;
+            Ok((end > i + 2 && escaped != Escapes::Other).then_some(end))
+        }
+        Some(b'0'..=b'9' | b'-') => {
+            let end = opt(skip_number(b, i))?;
+            let raw = &b[i..end];
+            let int = !raw.iter().any(|c| matches!(c, b'.' | b'e' | b'E')) && !raw.starts_with(b"-0");
+            Ok((int && raw.len() <= 18).then_some(end))
+        }
+        Some(b't') => Ok(Some(opt(literal(b, i, b"true"))?)),
+        Some(b'f') => Ok(Some(opt(literal(b, i, b"false"))?)),
+        _ => Ok(None),
     }
 }
 
@@ -159,10 +229,11 @@ pub(crate) fn string(text: &str, i: usize, out: &mut Vec<u8>) -> R<(usize, bool)
     if end == i + 2 {
         return Ok((end, false));
     }
-    if escaped {
+    if escaped == Escapes::Other {
         let (s, _) = opt(build_string(text, i + 1))?;
         write_str(out, &s);
     } else {
+        // No escapes, or only those serde_json writes the same way.
         out.extend_from_slice(&b[i..end]);
     }
     Ok((end, true))
@@ -190,12 +261,27 @@ pub(crate) fn object(
     if !more {
         i += 1;
     }
+    let mut run = Run::default();
     while more {
         let (ks, ke, vi) = member_key(b, i)?;
-        keys.add(text, ks, ke, mark, mode == Members::DotsToUnderscores)?;
-        let end = if mode == Members::NoMetadata && &b[ks..ke] == b"metadata" {
+        let dots = mode == Members::DotsToUnderscores;
+        keys.add(text, ks, ke, mark, dots)?;
+        let key = &b[ks..ke];
+        let metadata = mode == Members::NoMetadata && key == b"metadata";
+        let copy = if vi == ke + 2 && !metadata && !(dots && key.contains(&b'.')) {
+            verbatim(b, vi)?
+        } else {
+            None
+        };
+        let end = if let Some(end) = copy {
+            run.add(b, i, end, n, out);
+            n += 1;
+            end
+        } else if metadata {
+            run.flush(b, out);
             opt(crate::scan::skip_value(b, vi, depth + 1))?
         } else {
+            run.flush(b, out);
             let before = out.len();
             write_key(out, n, &b[ks..ke], mode);
             let (end, written) = value(text, vi, depth + 1, keys, out)?;
@@ -208,6 +294,7 @@ pub(crate) fn object(
         };
         (more, i) = after_item(b, end, b'}')?;
     }
+    run.flush(b, out);
     keys.close(mark);
     if n == 0 {
         out.truncate(start);
@@ -237,19 +324,29 @@ pub(crate) fn array(
     if !more {
         i += 1;
     }
+    let mut run = Run::default();
     while more {
-        let before = out.len();
-        if n > 0 {
-            out.push(b',');
-        }
-        let (end, written) = value(text, i, depth + 1, keys, out)?;
-        if written {
+        let end = if let Some(end) = verbatim(b, i)? {
+            run.add(b, i, end, n, out);
             n += 1;
+            end
         } else {
-            out.truncate(before);
-        }
+            run.flush(b, out);
+            let before = out.len();
+            if n > 0 {
+                out.push(b',');
+            }
+            let (end, written) = value(text, i, depth + 1, keys, out)?;
+            if written {
+                n += 1;
+            } else {
+                out.truncate(before);
+            }
+            end
+        };
         (more, i) = after_item(b, end, b']')?;
     }
+    run.flush(b, out);
     if n == 0 {
         out.truncate(start);
         return Ok((i, false));
@@ -329,7 +426,7 @@ pub(crate) fn decode_str(text: &str, i: usize) -> R<(std::borrow::Cow<'_, str>, 
         return Err(Fail);
     }
     let (end, escaped) = opt(string_end(b, i + 1))?;
-    if escaped {
+    if escaped != Escapes::None {
         let (s, end) = opt(build_string(text, i + 1))?;
         Ok((std::borrow::Cow::Owned(s), end))
     } else {

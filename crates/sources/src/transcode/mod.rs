@@ -99,6 +99,11 @@ impl Normalizer {
         let Ok(text) = std::str::from_utf8(crate::util::trim_ascii(line)) else {
             return false;
         };
+        // Offsets are kept as u32.
+        if text.len() >= u32::MAX as usize {
+            return false;
+        }
+        out.reserve(text.len() + 1024);
         let start = out.len();
         let done = SCRATCH.with(|s| {
             let Ok(mut s) = s.try_borrow_mut() else {
