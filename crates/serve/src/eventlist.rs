@@ -29,17 +29,36 @@ fn skip_ws(b: &[u8], mut i: usize) -> usize {
     i
 }
 
-/// `b[i]` is `"`: the index just past the closing quote.
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// Flags (high bit of the byte) the bytes of `v` equal to `c`; the lowest flag is exact.
+#[inline]
+fn bytes_equal(v: u64, c: u8) -> u64 {
+    let x = v ^ (ONES * c as u64);
+    x.wrapping_sub(ONES) & !x & HIGHS
+}
+
+/// `b[i]` is `"`: the index just past the closing quote. Eight bytes at a time (strings are
+/// most of an audit Event, and most are short: no per-string set-up cost).
+#[inline]
 fn string_end(b: &[u8], i: usize) -> Result<usize, String> {
     let mut j = i + 1;
     loop {
-        match memchr::memchr2(b'"', b'\\', &b[j..]) {
-            None => return Err(malformed("unterminated string", i)),
-            Some(k) if b[j + k] == b'"' => return Ok(j + k + 1),
-            Some(k) => j += k + 2,
+        while let Some(chunk) = b.get(j..j + 8) {
+            let v = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+            let m = bytes_equal(v, b'"') | bytes_equal(v, b'\\');
+            if m != 0 {
+                j += (m.trailing_zeros() / 8) as usize;
+                break;
+            }
+            j += 8;
         }
-        if j > b.len() {
-            return Err(malformed("unterminated string", i));
+        match b.get(j) {
+            None => return Err(malformed("unterminated string", i)),
+            Some(b'"') => return Ok(j + 1),
+            Some(b'\\') => j += 2,
+            Some(_) => j += 1,
         }
     }
 }
@@ -244,6 +263,30 @@ mod tests {
         assert!(split(b"{}").unwrap().items.is_none());
         // An escaped member name is decoded.
         assert_eq!(items_of(r#"{"it\u0065ms":[{}]}"#), vec!["{}"]);
+    }
+
+    #[test]
+    fn string_ends_found_at_every_offset_and_escape_position() {
+        for len in 0..40 {
+            for esc in 0..=len {
+                // `len` characters, the one at `esc` (if any) an escaped quote or backslash.
+                for escape in [r#"\""#, r"\\"] {
+                    let content: String = (0..len)
+                        .map(|k| if k == esc { escape.to_string() } else { "a".into() })
+                        .collect();
+                    for pad in 0..9 {
+                        let text = format!("{}\"{content}\" ,", " ".repeat(pad));
+                        let end = string_end(text.as_bytes(), pad).unwrap();
+                        assert_eq!(&text[end..], " ,", "{text:?}");
+                        let decoded: String = serde_json::from_str(&text[pad..end]).unwrap();
+                        assert_eq!(decoded.len(), len);
+                    }
+                }
+            }
+        }
+        assert!(string_end(br#""abc"#, 0).is_err());
+        assert!(string_end(br#""abcdefghijklmnop\"#, 0).is_err());
+        assert!(string_end(br#""abcdefghijklmnop\""#, 0).is_err());
     }
 
     /// Whatever serde_json refuses as a whole is refused here too (the items themselves are
