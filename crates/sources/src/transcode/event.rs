@@ -24,7 +24,7 @@ use crate::{Normalizer, TimePolicy, audit, hash};
 use super::EcsFormat;
 use super::fields;
 use super::json::{
-    self, Fail, Keys, Members, R, Run, after_item, decode_str, member_key, opt, write_key, write_str,
+    self, Fail, Keys, Members, R, Run, Seen, after_item, decode_str, member_key, opt, write_key, write_str,
 };
 
 /// Top-level members that mean "not a plain audit Event" (or need pipeline steps this path does
@@ -57,9 +57,48 @@ fn foreign(key: &str) -> bool {
     ) || key.starts_with("process_")
 }
 
+/// `event.ingested` and `@timestamp` text, the second's kept for the next record (events come
+/// many per second).
+#[derive(Default)]
+struct Clock {
+    second: Option<i64>,
+    /// `YYYY-MM-DDTHH:MM:SSZ` of `second`.
+    text: String,
+}
+
+impl Clock {
+    fn secs(&mut self, nanos: i64) -> &str {
+        let second = nanos.div_euclid(1_000_000_000);
+        if self.second != Some(second) {
+            self.text = format_secs(nanos);
+            self.second = Some(second);
+        }
+        &self.text
+    }
+
+    /// `format_millis`: the second's text with the milliseconds before its `Z`.
+    fn write_millis(&mut self, nanos: i64, out: &mut Vec<u8>) {
+        let secs = self.secs(nanos);
+        if secs.len() != 20 {
+            out.extend_from_slice(format_millis(nanos).as_bytes());
+            return;
+        }
+        let ms = nanos.rem_euclid(1_000_000_000) / 1_000_000;
+        out.extend_from_slice(&secs.as_bytes()[..19]);
+        out.extend_from_slice(&[
+            b'.',
+            b'0' + (ms / 100) as u8,
+            b'0' + (ms / 10 % 10) as u8,
+            b'0' + (ms % 10) as u8,
+            b'Z',
+        ]);
+    }
+}
+
 /// Buffers reused from record to record (one set per thread).
 #[derive(Default)]
 pub(crate) struct Scratch {
+    clock: Clock,
     keys: Keys,
     /// The `kubernetes.audit` object being written.
     audit: Vec<u8>,
@@ -152,9 +191,10 @@ fn members<'a>(
         return Ok(());
     }
     let mark = keys.open();
+    let mut seen = Seen::default();
     let result = (|| loop {
         let (ks, ke, vi) = member_key(b, i)?;
-        keys.add(raw, ks, ke, mark, dots)?;
+        keys.add(raw, ks, ke, mark, dots, &mut seen)?;
         let end = opt(skip_value(b, vi, depth))?;
         f(&raw[ks..ke], &raw[vi..end])?;
         let (more, next) = after_item(b, end, b'}')?;
@@ -175,12 +215,88 @@ fn str_array(raw: &str, depth: u32) -> R<()> {
     elements(raw, depth, str_or_null)
 }
 
+/// The top-level objects whose members the record checks look at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Owner {
+    User,
+    Impersonated,
+    ObjectRef,
+    Status,
+    Annotations,
+}
+
+impl Owner {
+    fn of(key: &str) -> Option<Owner> {
+        Some(match key {
+            "user" => Owner::User,
+            "impersonatedUser" => Owner::Impersonated,
+            "objectRef" => Owner::ObjectRef,
+            "responseStatus" => Owner::Status,
+            "annotations" => Owner::Annotations,
+            _ => return None,
+        })
+    }
+}
+
 /// `Some(raw)` unless it is null.
 fn nonnull(raw: &str) -> Option<&str> {
     (!is_null(raw)).then_some(raw)
 }
 
 impl<'a> Sources<'a> {
+    /// The record checks on one member `k` (value `v`) of the object `owner`, noting the values
+    /// the derived fields come from.
+    fn inner(&mut self, owner: Owner, k: &str, v: &'a str) -> R<()> {
+        match (owner, k) {
+            (Owner::User | Owner::Impersonated, "username") => {
+                if owner == Owner::User {
+                    self.username = nonnull(v);
+                }
+                str_or_null(v)
+            }
+            (Owner::User | Owner::Impersonated, "uid") => {
+                if owner == Owner::User {
+                    self.uid = nonnull(v);
+                }
+                str_or_null(v)
+            }
+            (Owner::User | Owner::Impersonated, "groups") => str_array(v, 3),
+            (Owner::User | Owner::Impersonated, "extra") if !is_null(v) => {
+                members(v, 3, false, &mut Keys::default(), |_, x| {
+                    if x.starts_with('"') {
+                        Ok(())
+                    } else {
+                        str_array(x, 4)
+                    }
+                })
+            }
+            (Owner::ObjectRef, _) => {
+                match k {
+                    "resource" => self.resource = nonnull(v),
+                    "namespace" => self.namespace = nonnull(v),
+                    "name" => self.name = nonnull(v),
+                    _ => {}
+                }
+                if OBJECT_REF_STRINGS.contains(&k) {
+                    str_or_null(v)
+                } else {
+                    Ok(())
+                }
+            }
+            // An integer the full parse builds as `Value::Int` (`-0` is left to it).
+            (Owner::Status, "code") if !is_null(v) && (v.starts_with("-0") || v.parse::<i64>().is_err()) => {
+                Err(Fail)
+            }
+            (Owner::Annotations, _) => {
+                if k == "authorization.k8s.io/decision" {
+                    self.decision = nonnull(v);
+                }
+                str_or_null(v)
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// The record checks of [`crate::validate::audit_record`] on one non-null top-level
     /// member, noting the values the derived fields come from.
     fn check(&mut self, key: &str, raw: &'a str, keys: &mut Keys) -> R<()> {
@@ -199,70 +315,11 @@ impl<'a> Sources<'a> {
                 Ok(())
             }
             "sourceIPs" => str_array(raw, 2),
-            "user" | "impersonatedUser" => {
-                let (mut username, mut uid) = (None, None);
-                members(raw, 2, false, keys, |k, v| match k {
-                    "username" => {
-                        username = nonnull(v);
-                        str_or_null(v)
-                    }
-                    "uid" => {
-                        uid = nonnull(v);
-                        str_or_null(v)
-                    }
-                    "groups" => str_array(v, 3),
-                    "extra" if !is_null(v) => members(v, 3, false, &mut Keys::default(), |_, x| {
-                        if x.starts_with('"') {
-                            Ok(())
-                        } else {
-                            str_array(x, 4)
-                        }
-                    }),
-                    _ => Ok(()),
-                })?;
-                if key == "user" {
-                    (self.username, self.uid) = (username, uid);
-                }
-                Ok(())
-            }
-            "objectRef" => {
-                let (mut resource, mut namespace, mut name) = (None, None, None);
-                members(raw, 2, false, keys, |k, v| {
-                    match k {
-                        "resource" => resource = nonnull(v),
-                        "namespace" => namespace = nonnull(v),
-                        "name" => name = nonnull(v),
-                        _ => {}
-                    }
-                    if OBJECT_REF_STRINGS.contains(&k) {
-                        str_or_null(v)
-                    } else {
-                        Ok(())
-                    }
-                })?;
-                (self.resource, self.namespace, self.name) = (resource, namespace, name);
-                Ok(())
-            }
-            "responseStatus" => members(raw, 2, false, keys, |k, v| {
-                if k == "code" && !is_null(v) {
-                    // An integer the full parse builds as `Value::Int` (`-0` is left to it).
-                    if v.starts_with("-0") || v.parse::<i64>().is_err() {
-                        return Err(Fail);
-                    }
-                }
-                Ok(())
-            }),
-            "annotations" => {
-                let mut decision = None;
-                members(raw, 2, true, keys, |k, v| {
-                    if k == "authorization.k8s.io/decision" {
-                        decision = nonnull(v);
-                    }
-                    str_or_null(v)
-                })?;
-                self.decision = decision;
-                Ok(())
-            }
+            "user" => members(raw, 2, false, keys, |k, v| self.inner(Owner::User, k, v)),
+            "impersonatedUser" => members(raw, 2, false, keys, |k, v| self.inner(Owner::Impersonated, k, v)),
+            "objectRef" => members(raw, 2, false, keys, |k, v| self.inner(Owner::ObjectRef, k, v)),
+            "responseStatus" => members(raw, 2, false, keys, |k, v| self.inner(Owner::Status, k, v)),
+            "annotations" => members(raw, 2, true, keys, |k, v| self.inner(Owner::Annotations, k, v)),
             "metadata" | "operation" => match raw.as_bytes().first() {
                 Some(b'{') => Ok(()),
                 _ => Err(Fail),
@@ -274,7 +331,8 @@ impl<'a> Sources<'a> {
 
 impl<'a> Sources<'a> {
     /// Notes a top-level member; `Fail` for members of other shapes.
-    fn note(&mut self, key: &'a str, raw: &'a str, keys: &mut Keys) -> R<()> {
+    /// `checked`: the member's own checks were made as it was written.
+    fn note(&mut self, key: &'a str, raw: &'a str, checked: bool, keys: &mut Keys) -> R<()> {
         if foreign(key) {
             return Err(Fail);
         }
@@ -290,7 +348,9 @@ impl<'a> Sources<'a> {
         if is_null(raw) {
             return Ok(());
         }
-        self.check(key, raw, keys)?;
+        if !checked {
+            self.check(key, raw, keys)?;
+        }
         let slot = match key {
             "kind" => &mut self.kind,
             "verb" => &mut self.verb,
@@ -356,6 +416,7 @@ fn write_document(
     time: i64,
     audit: Option<&[u8]>,
     ctx: &Normalizer,
+    clock: &mut Clock,
     vals: &mut Vec<u8>,
     out: &mut Vec<u8>,
 ) -> R<()> {
@@ -382,7 +443,7 @@ fn write_document(
         }
     };
     out.extend_from_slice(br#","ingested":""#);
-    out.extend_from_slice(format_secs(ingested).as_bytes());
+    out.extend_from_slice(clock.secs(ingested).as_bytes());
     out.extend_from_slice(br#"","dataset":""#);
     out.extend_from_slice(audit::DATASET.as_bytes());
     out.extend_from_slice(br#""}"#);
@@ -527,7 +588,7 @@ fn write_document(
         out.push(b'}');
     }
     out.extend_from_slice(br#","@timestamp":""#);
-    out.extend_from_slice(format_millis(agent_ts).as_bytes());
+    clock.write_millis(agent_ts, out);
     out.extend_from_slice(br#"","ecs":{"version":""#);
     out.extend_from_slice(audit::ECS_VERSION.as_bytes());
     out.extend_from_slice(br#""},"data_stream":{"dataset":""#);
@@ -600,10 +661,14 @@ pub(crate) fn full(
         return Err(Fail);
     }
     let Scratch {
-        keys, audit, head, ..
+        keys,
+        audit,
+        head,
+        clock,
+        ..
     } = s;
-    // (A record that failed may have left keys behind.)
-    keys.close(0);
+    keys.reset();
+    let mut seen = Seen::default();
     audit.clear();
     audit.push(b'{');
     let mut src = Sources::default();
@@ -618,13 +683,14 @@ pub(crate) fn full(
     let mut run = Run::default();
     while more {
         let (ks, ke, vi) = member_key(b, i)?;
-        keys.add(text, ks, ke, 0, false)?;
+        keys.add(text, ks, ke, 0, false, &mut seen)?;
         let key = &text[ks..ke];
         let copy = if vi == ke + 2 && key != "timestamp" {
             json::verbatim(b, vi)?
         } else {
             None
         };
+        let mut checked = false;
         let end = if let Some(end) = copy {
             run.add(b, i, end, n, audit);
             n += 1;
@@ -633,7 +699,15 @@ pub(crate) fn full(
             run.flush(b, audit);
             let before = audit.len();
             write_key(audit, n, key.as_bytes(), Members::Plain);
-            let (end, written) = member_value(text, key, vi, keys, audit)?;
+            let owner = Owner::of(key).filter(|_| b.get(vi) == Some(&b'{'));
+            let (end, written) = match owner {
+                // Checked member by member as it is written.
+                Some(owner) => json::object_with(text, vi, 1, mode_of(key), keys, audit, &mut |k, v| {
+                    src.inner(owner, k, v)
+                })?,
+                None => member_value(text, key, vi, keys, audit)?,
+            };
+            checked = owner.is_some();
             if written {
                 if key == "timestamp" {
                     legacy = Some((before, audit.len(), n == 0));
@@ -644,7 +718,7 @@ pub(crate) fn full(
             }
             end
         };
-        src.note(key, &text[vi..end], keys)?;
+        src.note(key, &text[vi..end], checked, keys)?;
         (more, i) = after_item(b, end, b'}')?;
     }
     run.flush(b, audit);
@@ -676,7 +750,7 @@ pub(crate) fn full(
     } else {
         None
     };
-    write_document(&src, time, audit_text, ctx, head, out)?;
+    write_document(&src, time, audit_text, ctx, clock, head, out)?;
     meta(text, ctx, format, out);
     Ok(())
 }
@@ -728,7 +802,8 @@ pub(crate) fn projected(
     }
     let mut src = Sources::default();
     s.members.clear();
-    s.keys.close(0);
+    s.keys.reset();
+    let mut seen = Seen::default();
     i = ws(b, i + 1);
     let mut more = b.get(i) != Some(&b'}');
     if !more {
@@ -736,9 +811,9 @@ pub(crate) fn projected(
     }
     while more {
         let (ks, ke, vi) = member_key(b, i)?;
-        s.keys.add(text, ks, ke, 0, false)?;
+        s.keys.add(text, ks, ke, 0, false, &mut seen)?;
         let end = opt(skip_value(b, vi, 1))?;
-        src.note(&text[ks..ke], &text[vi..end], &mut s.keys)?;
+        src.note(&text[ks..ke], &text[vi..end], false, &mut s.keys)?;
         s.members.push((ks as u32, ke as u32, vi as u32, end as u32));
         (more, i) = after_item(b, end, b'}')?;
     }
@@ -756,7 +831,7 @@ pub(crate) fn projected(
     // The document without `kubernetes`, for the fields derived or added.
     let mut head = std::mem::take(&mut s.head);
     head.clear();
-    let result = write_document(&src, time, None, ctx, &mut s.vals, &mut head).and_then(|()| {
+    let result = write_document(&src, time, None, ctx, &mut s.clock, &mut s.vals, &mut head).and_then(|()| {
         head.push(b'}');
         let head = std::str::from_utf8(&head).map_err(|_| Fail)?;
         s.found.clear();
@@ -831,4 +906,32 @@ fn emit(
     }
     out.push(b'}');
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clock_writes_what_fasttime_formats() {
+        let mut clock = Clock::default();
+        let base = parse_timestamp("2024-02-29T23:59:58.9995Z").unwrap();
+        for t in [
+            base,
+            base + 1,
+            base + 500_000,
+            base + 1_000_000_000,
+            -1,
+            -1_500_000_000,
+            0,
+            parse_timestamp("1969-12-31T23:59:59.5Z").unwrap(),
+            parse_timestamp("2262-04-11T23:47:16.854Z").unwrap(),
+            parse_timestamp("1900-01-01T00:00:00.001Z").unwrap(),
+        ] {
+            let mut out = Vec::new();
+            clock.write_millis(t, &mut out);
+            assert_eq!(String::from_utf8(out).unwrap(), format_millis(t), "{t}");
+            assert_eq!(clock.secs(t), format_secs(t));
+        }
+    }
 }

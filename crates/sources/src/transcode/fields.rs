@@ -7,7 +7,7 @@
 use crate::parse::MAX_DEPTH;
 use crate::scan::{literal, skip_value, ws};
 
-use super::json::{self, Fail, Keys, Members, R, after_item, member_key, opt, write_str};
+use super::json::{self, Fail, Keys, Members, R, Seen, after_item, member_key, opt, write_str};
 
 /// One requested field.
 #[derive(Debug, Clone)]
@@ -141,6 +141,7 @@ fn object(
     }
     let dots = mode == Members::DotsToUnderscores;
     let mark = keys.open();
+    let mut seen = Seen::default();
     let mut i = ws(b, i + 1);
     let mut more = b.get(i) != Some(&b'}');
     if !more {
@@ -149,7 +150,7 @@ fn object(
     let result = (|| {
         while more {
             let (ks, ke, vi) = member_key(b, i)?;
-            keys.add(text, ks, ke, mark, dots)?;
+            keys.add(text, ks, ke, mark, dots, &mut seen)?;
             let key = &b[ks..ke];
             let end = if mode == Members::NoMetadata && key == b"metadata" {
                 opt(skip_value(b, vi, depth + 1))?

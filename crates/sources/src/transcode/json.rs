@@ -36,8 +36,13 @@ pub(crate) enum Members {
 /// duplicate detection.
 #[derive(Default)]
 pub(crate) struct Keys {
-    list: Vec<(u32, u32, u64)>,
+    list: Vec<(u64, u32, u32)>,
 }
+
+/// The fingerprints seen in one object: a 256-bit Bloom filter, so that most keys need no
+/// comparison with the others.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct Seen([u64; 4]);
 
 /// Length and three bytes of a key (with `.` read as `_` when `dots`): keys that differ mostly
 /// differ there.
@@ -49,34 +54,54 @@ fn fingerprint(key: &[u8], dots: bool) -> u64 {
 }
 
 impl Keys {
-    /// The mark to come back to once the object is done.
+    /// Forgets everything (a record that failed may have left keys behind).
+    pub(crate) fn reset(&mut self) {
+        self.list.clear();
+    }
+
+    /// The mark of an object being opened.
     pub(crate) fn open(&self) -> usize {
         self.list.len()
     }
 
+    /// Closes the object opened at `mark`.
     pub(crate) fn close(&mut self, mark: usize) {
         self.list.truncate(mark);
     }
 
-    /// Records `text[start..end]` as a key of the object opened at `mark`; `Fail` when the
-    /// object already has it (with `dots` meaning `.` and `_` are the same byte).
+    /// Records `text[start..end]` as a key of the object opened at `mark` (whose filter is
+    /// `seen`); `Fail` when the object already has it (with `dots`, `.` and `_` are the same
+    /// byte).
     #[inline]
-    pub(crate) fn add(&mut self, text: &str, start: usize, end: usize, mark: usize, dots: bool) -> R<()> {
+    pub(crate) fn add(
+        &mut self,
+        text: &str,
+        start: usize,
+        end: usize,
+        mark: usize,
+        dots: bool,
+        seen: &mut Seen,
+    ) -> R<()> {
         let b = text.as_bytes();
         let key = &b[start..end];
         let fp = fingerprint(key, dots);
-        for &(s, e, f) in &self.list[mark..] {
-            if f != fp {
-                continue;
-            }
-            let other = &b[s as usize..e as usize];
-            let same =
-                |x: u8, y: u8| x == y || (dots && matches!(x, b'.' | b'_') && matches!(y, b'.' | b'_'));
-            if other.len() == key.len() && other.iter().zip(key).all(|(&x, &y)| same(x, y)) {
-                return Err(Fail);
+        let h = (fp.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as usize;
+        let (word, bit) = (h >> 6, 1u64 << (h & 63));
+        if seen.0[word] & bit != 0 {
+            for &(f, s, e) in &self.list[mark..] {
+                let other = &b[s as usize..e as usize];
+                if f == fp
+                    && other.len() == key.len()
+                    && other.iter().zip(key).all(|(&c, &d)| {
+                        c == d || (dots && matches!(c, b'.' | b'_') && matches!(d, b'.' | b'_'))
+                    })
+                {
+                    return Err(Fail);
+                }
             }
         }
-        self.list.push((start as u32, end as u32, fp));
+        seen.0[word] |= bit;
+        self.list.push((fp, start as u32, end as u32));
         Ok(())
     }
 }
@@ -248,6 +273,19 @@ pub(crate) fn object(
     keys: &mut Keys,
     out: &mut Vec<u8>,
 ) -> R<(usize, bool)> {
+    object_with(text, i, depth, mode, keys, out, &mut |_, _| Ok(()))
+}
+
+/// [`object`] calling `on` with each member's key and raw value once it is written.
+pub(crate) fn object_with<'t>(
+    text: &'t str,
+    i: usize,
+    depth: u32,
+    mode: Members,
+    keys: &mut Keys,
+    out: &mut Vec<u8>,
+    on: &mut impl FnMut(&'t str, &'t str) -> R<()>,
+) -> R<(usize, bool)> {
     if depth >= MAX_DEPTH {
         return Err(Fail);
     }
@@ -255,6 +293,7 @@ pub(crate) fn object(
     let start = out.len();
     out.push(b'{');
     let mark = keys.open();
+    let mut seen = Seen::default();
     let mut n = 0;
     let mut i = ws(b, i + 1);
     let mut more = b.get(i) != Some(&b'}');
@@ -265,7 +304,7 @@ pub(crate) fn object(
     while more {
         let (ks, ke, vi) = member_key(b, i)?;
         let dots = mode == Members::DotsToUnderscores;
-        keys.add(text, ks, ke, mark, dots)?;
+        keys.add(text, ks, ke, mark, dots, &mut seen)?;
         let key = &b[ks..ke];
         let metadata = mode == Members::NoMetadata && key == b"metadata";
         let copy = if vi == ke + 2 && !metadata && !(dots && key.contains(&b'.')) {
@@ -292,6 +331,7 @@ pub(crate) fn object(
             }
             end
         };
+        on(&text[ks..ke], &text[vi..end])?;
         (more, i) = after_item(b, end, b'}')?;
     }
     run.flush(b, out);
