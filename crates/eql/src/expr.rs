@@ -60,7 +60,59 @@ pub enum Func {
 pub enum Matcher {
     /// No wildcard: plain (possibly case-insensitive) equality.
     Exact(String, bool),
+    /// An ASCII wildcard pattern, matched byte by byte against ASCII text; other text goes
+    /// through the pattern's regex, compiled on first need (see [`wildcard_matcher`]).
+    Glob(Box<Glob>),
     Regex(Regex),
+}
+
+/// An ASCII `*`/`?` pattern (see [`Matcher::Glob`]).
+#[derive(Debug, Clone)]
+pub struct Glob {
+    pattern: Vec<u8>,
+    insensitive: bool,
+    regex: std::sync::OnceLock<Regex>,
+}
+
+impl Glob {
+    fn matches(&self, s: &str) -> bool {
+        if s.is_ascii() {
+            return glob_ascii(&self.pattern, s.as_bytes(), self.insensitive);
+        }
+        // Non-ASCII text: Unicode case folding and `?` as one character, as the regex has them.
+        let pattern = std::str::from_utf8(&self.pattern).unwrap_or_default();
+        self.regex
+            .get_or_init(|| {
+                Regex::new(&wildcard_regex(pattern, self.insensitive))
+                    .expect("the regex of a short ASCII wildcard pattern compiles")
+            })
+            .is_match(s)
+    }
+}
+
+/// Whole-text wildcard match of ASCII bytes: `*` any run, `?` one byte (one character, the text
+/// being ASCII); ASCII case folding when `insensitive`. Greedy with backtracking to the last
+/// `*`: linear in practice, O(pattern × text) at worst.
+fn glob_ascii(p: &[u8], s: &[u8], insensitive: bool) -> bool {
+    let eq = |a: u8, b: u8| a == b || (insensitive && a.eq_ignore_ascii_case(&b));
+    let (mut pi, mut si) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while si < s.len() {
+        if pi < p.len() && p[pi] == b'*' {
+            star = Some((pi, si));
+            pi += 1;
+        } else if pi < p.len() && (p[pi] == b'?' || eq(p[pi], s[si])) {
+            pi += 1;
+            si += 1;
+        } else if let Some((sp, ss)) = star {
+            pi = sp + 1;
+            si = ss + 1;
+            star = Some((sp, ss + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == b'*')
 }
 
 impl Matcher {
@@ -68,6 +120,7 @@ impl Matcher {
         match self {
             Matcher::Exact(p, false) => p == s,
             Matcher::Exact(p, true) => eq_ignore_case(p, s),
+            Matcher::Glob(g) => g.matches(s),
             Matcher::Regex(r) => r.is_match(s),
         }
     }
@@ -519,6 +572,22 @@ pub fn wildcard_matcher(pattern: &str, insensitive: bool) -> Result<Matcher, reg
     if !pattern.contains(['*', '?']) {
         return Ok(Matcher::Exact(pattern.to_string(), insensitive));
     }
+    let re = wildcard_regex(pattern, insensitive);
+    // The regex of a short ASCII pattern always compiles (everything but the wildcards is
+    // escaped, far below the size limit), and it serves only non-ASCII text: it is built when
+    // such text first comes. Long patterns are compiled now so that a limit is reported here.
+    if pattern.is_ascii() && pattern.len() <= 1000 {
+        return Ok(Matcher::Glob(Box::new(Glob {
+            pattern: pattern.as_bytes().to_vec(),
+            insensitive,
+            regex: std::sync::OnceLock::new(),
+        })));
+    }
+    Ok(Matcher::Regex(Regex::new(&re)?))
+}
+
+/// The anchored regex of a wildcard pattern.
+fn wildcard_regex(pattern: &str, insensitive: bool) -> String {
     let mut re = String::with_capacity(pattern.len() + 8);
     re.push_str(if insensitive { "(?si)^" } else { "(?s)^" });
     for c in pattern.chars() {
@@ -529,7 +598,7 @@ pub fn wildcard_matcher(pattern: &str, insensitive: bool) -> Result<Matcher, reg
         }
     }
     re.push('$');
-    Ok(Matcher::Regex(Regex::new(&re)?))
+    re
 }
 
 /// Translates a Lucene regular expression (the syntax of EQL `regex`) to an anchored Rust regex.
@@ -580,4 +649,57 @@ pub fn regex_matcher(pattern: &str, insensitive: bool) -> Result<Matcher, regex:
     }
     re.push_str(")$");
     Ok(Matcher::Regex(Regex::new(&re)?))
+}
+
+#[cfg(test)]
+mod glob_tests {
+    use super::*;
+
+    /// The byte-level glob agrees with the regex translation (what `:` and `like` used before)
+    /// on every pattern and text over a small alphabet, both case modes.
+    #[test]
+    fn glob_agrees_with_the_regex_translation() {
+        let alphabet = ['a', 'B', '*', '?', '.', 'b'];
+        let texts = [
+            "", "a", "ab", "aB", "Ab.b", "a.b", "ba", "bbb", "a*b", "a?", "AAB.", "?",
+        ];
+        // every pattern of up to 4 symbols
+        let mut patterns = vec![String::new()];
+        for _ in 0..4 {
+            let next: Vec<String> = patterns
+                .iter()
+                .flat_map(|p| alphabet.iter().map(move |c| format!("{p}{c}")))
+                .collect();
+            patterns.extend(next);
+        }
+        patterns.sort();
+        patterns.dedup();
+        for p in &patterns {
+            if !p.contains(['*', '?']) {
+                continue;
+            }
+            for insensitive in [false, true] {
+                let re = Regex::new(&wildcard_regex(p, insensitive)).unwrap();
+                let m = wildcard_matcher(p, insensitive).unwrap();
+                assert!(matches!(m, Matcher::Glob(_)));
+                for t in texts {
+                    assert_eq!(
+                        m.matches(t),
+                        re.is_match(t),
+                        "pattern {p:?} text {t:?} ci={insensitive}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// Non-ASCII text follows the regex: `?` is one character, Unicode case folding.
+    #[test]
+    fn non_ascii_text_matches_by_characters() {
+        let m = wildcard_matcher("caf?", false).unwrap();
+        assert!(m.matches("café"));
+        let m = wildcard_matcher("*s*", true).unwrap();
+        assert!(m.matches("\u{17f}x"), "long s folds to s, as in the regex");
+        assert!(!wildcard_matcher("a?", false).unwrap().matches("añb"));
+    }
 }

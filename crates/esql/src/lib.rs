@@ -244,8 +244,12 @@ impl Query {
     /// [`Query::load`] for a query registered in `shared` as `slot`: source fields another
     /// registered query already read from this document are not read again.
     pub fn load_shared(&self, doc: &Document, shared: &mut SharedLoads, slot: SharedSlot) -> Loaded {
-        let slots = &shared.columns[slot.0];
-        load_doc(&self.inner, doc, Some((&mut shared.cells, slots)))
+        let view = SharedView {
+            cells: &mut shared.cells,
+            columns: &shared.columns[slot.0],
+            scratch: &mut shared.scratch[slot.0],
+        };
+        load_doc(&self.inner, doc, Some(view))
     }
 
     /// Starts an execution (ROW queries produce their row immediately).
@@ -288,10 +292,16 @@ fn columns(plan: &Plan) -> Vec<Column> {
 
 /// Checks a query's pushed-down conditions on a document and loads its fields (see
 /// [`Query::load`]). NOW() is never among the pushed-down conditions, so no clock is needed.
-type SharedCells<'a> = Option<(&'a mut [Option<Val>], &'a [usize])>;
+/// A query's view of a [`SharedLoads`]: the shared cells, its columns' cells, its scratch row.
+struct SharedView<'a> {
+    cells: &'a mut [Option<Val>],
+    columns: &'a [usize],
+    scratch: &'a mut Vec<Val>,
+}
+type SharedCells<'a> = Option<SharedView<'a>>;
 
-fn reborrow<'a>(s: &'a mut SharedCells<'_>) -> SharedCells<'a> {
-    s.as_mut().map(|(cells, slots)| (&mut **cells, *slots))
+fn reborrow<'a>(s: &'a mut SharedCells<'_>) -> Option<(&'a mut [Option<Val>], &'a [usize])> {
+    s.as_mut().map(|v| (&mut *v.cells, v.columns))
 }
 
 fn load_doc(c: &Compiled, doc: &Document, mut shared: SharedCells<'_>) -> Loaded {
@@ -299,7 +309,13 @@ fn load_doc(c: &Compiled, doc: &Document, mut shared: SharedCells<'_>) -> Loaded
     let SourcePlan::From(fields) = &c.plan.source else {
         return Loaded { row: None, warnings };
     };
-    let mut vals = vec![Val::Null; fields.len()];
+    // Most documents fail most rules' pushed-down conditions: with shared loads they are
+    // checked in the query's reused row (all null but for the columns the check reads, reset
+    // after it), and a row of its own is allocated only for an accepted document.
+    let mut vals = match shared.as_mut().map(|s| std::mem::take(&mut *s.scratch)) {
+        Some(v) if v.len() == fields.len() => v,
+        _ => vec![Val::Null; fields.len()],
+    };
     if !c.prefilter.is_empty() {
         exec::load_into_shared(
             &mut vals,
@@ -318,10 +334,23 @@ fn load_doc(c: &Compiled, doc: &Document, mut shared: SharedCells<'_>) -> Loaded
             .iter()
             .all(|e| matches!(e.eval(&vals, &mut cx), Val::Bool(true)))
         {
+            if let Some(s) = shared {
+                for &i in &c.prefilter_fields {
+                    vals[i] = Val::Null;
+                }
+                *s.scratch = vals;
+            }
             return Loaded { row: None, warnings };
         }
     }
-    exec::load_into_shared(&mut vals, doc, fields, None, &c.prefilter_fields, shared);
+    exec::load_into_shared(
+        &mut vals,
+        doc,
+        fields,
+        None,
+        &c.prefilter_fields,
+        reborrow(&mut shared),
+    );
     let prov = Prov {
         group: Vec::new(),
         ids: vec![doc.id.clone()],
@@ -362,6 +391,8 @@ pub struct SharedLoads {
     /// Per registered query: the shared cell of each of its columns.
     columns: Vec<Vec<usize>>,
     cells: Vec<Option<Val>>,
+    /// Per registered query: a row for checking its pushed-down conditions.
+    scratch: Vec<Vec<Val>>,
 }
 
 /// A query's registration in a [`SharedLoads`].
@@ -393,6 +424,7 @@ impl SharedLoads {
             })
             .collect();
         self.columns.push(cols);
+        self.scratch.push(Vec::new());
         self.cells = vec![None; self.keys.len()];
         SharedSlot(self.columns.len() - 1)
     }
