@@ -53,7 +53,14 @@ pub fn client(pki: &Pki, http2: bool) -> anyhow::Result<reqwest::Client> {
 impl Server {
     /// Writes the configuration into `dir` and starts `bin serve`; returns once `/readyz`
     /// answers 200.
-    pub async fn start(bin: &Path, dir: &Path, pki: &Pki, rules: &Rules) -> anyhow::Result<Server> {
+    /// `wal_max_bytes` bounds the write-ahead log (past it the server answers 429).
+    pub async fn start(
+        bin: &Path,
+        dir: &Path,
+        pki: &Pki,
+        rules: &Rules,
+        wal_max_bytes: u64,
+    ) -> anyhow::Result<Server> {
         let port = free_port()?;
         let alerts_file = dir.join("alerts.ndjson");
         let tokens = dir.join("tokens");
@@ -62,7 +69,7 @@ impl Server {
             "listen = \"127.0.0.1:{port}\"\n\
              bearer_token_file = {tokens:?}\n\
              [tls]\ncert = {cert:?}\nkey = {key:?}\n\
-             [wal]\ndir = {state:?}\n\
+             [wal]\ndir = {state:?}\nmax_bytes = {wal_max_bytes}\n\
              [[sinks]]\ntype = \"file\"\npath = {alerts:?}\nmax_bytes = 1073741824\n",
             tokens = tokens.display().to_string(),
             cert = pki.server_cert.display().to_string(),
