@@ -77,7 +77,7 @@ pub struct Glob {
 impl Glob {
     fn matches(&self, s: &str) -> bool {
         if s.is_ascii() {
-            return glob_ascii(&self.pattern, s.as_bytes(), self.insensitive);
+            return events::glob::wildcard_match(&self.pattern, s.as_bytes(), true, self.insensitive);
         }
         // Non-ASCII text: Unicode case folding and `?` as one character, as the regex has them.
         let pattern = std::str::from_utf8(&self.pattern).unwrap_or_default();
@@ -88,31 +88,6 @@ impl Glob {
             })
             .is_match(s)
     }
-}
-
-/// Whole-text wildcard match of ASCII bytes: `*` any run, `?` one byte (one character, the text
-/// being ASCII); ASCII case folding when `insensitive`. Greedy with backtracking to the last
-/// `*`: linear in practice, O(pattern × text) at worst.
-fn glob_ascii(p: &[u8], s: &[u8], insensitive: bool) -> bool {
-    let eq = |a: u8, b: u8| a == b || (insensitive && a.eq_ignore_ascii_case(&b));
-    let (mut pi, mut si) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while si < s.len() {
-        if pi < p.len() && p[pi] == b'*' {
-            star = Some((pi, si));
-            pi += 1;
-        } else if pi < p.len() && (p[pi] == b'?' || eq(p[pi], s[si])) {
-            pi += 1;
-            si += 1;
-        } else if let Some((sp, ss)) = star {
-            pi = sp + 1;
-            si = ss + 1;
-            star = Some((sp, ss + 1));
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|&c| c == b'*')
 }
 
 impl Matcher {

@@ -12,6 +12,7 @@
 
 pub mod catalog;
 pub mod document;
+pub mod glob;
 pub mod time;
 pub mod value;
 
