@@ -435,3 +435,23 @@ fn edge_cases_are_the_same() {
         }
     }
 }
+
+#[test]
+fn unusual_namespaces_are_the_same() {
+    let sets = field_sets();
+    let line = event(r#","annotations":{"authorization.k8s.io/decision":"allow"}"#);
+    for namespace in ["", "we\"ird\\ns\u{1}", "ünïcode"] {
+        let normalizer = Normalizer::new(Options {
+            namespace: namespace.to_string(),
+            ..Options::default()
+        });
+        let mut with_ns = sets.clone();
+        with_ns.push(Some(vec!["data_stream".to_string(), "@timestamp".to_string()]));
+        with_ns.push(Some(vec!["data_stream.namespace".to_string()]));
+        with_ns.push(Some(vec![
+            "kubernetes.audit".to_string(),
+            "data_stream.namespace".to_string(),
+        ]));
+        assert!(check(&normalizer, line.as_bytes(), &with_ns), "{namespace:?}");
+    }
+}

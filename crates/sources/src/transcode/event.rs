@@ -98,6 +98,7 @@ impl Clock {
 /// Buffers reused from record to record (one set per thread).
 #[derive(Default)]
 pub(crate) struct Scratch {
+    index: fields::Index,
     clock: Clock,
     keys: Keys,
     /// The `kubernetes.audit` object being written.
@@ -173,35 +174,38 @@ fn elements(raw: &str, depth: u32, mut f: impl FnMut(&str) -> R<()>) -> R<()> {
     }
 }
 
-/// Calls `f` with each member (key, raw value) of the raw object `raw` (values inside `depth`
-/// containers); duplicate keys fail (with `dots`, `.` and `_` count as the same).
+/// Calls `f` with each member (key, raw value) of the object at the start of `raw` (values
+/// inside `depth` containers); duplicate keys fail (with `dots`, `.` and `_` count as the
+/// same). The length of the object.
 fn members<'a>(
     raw: &'a str,
     depth: u32,
     dots: bool,
     keys: &mut Keys,
     mut f: impl FnMut(&'a str, &'a str) -> R<()>,
-) -> R<()> {
+) -> R<usize> {
     let b = raw.as_bytes();
     if b.first() != Some(&b'{') {
         return Err(Fail);
     }
     let mut i = ws(b, 1);
     if b.get(i) == Some(&b'}') {
-        return Ok(());
+        return Ok(i + 1);
     }
     let mark = keys.open();
     let mut seen = Seen::default();
-    let result = (|| loop {
-        let (ks, ke, vi) = member_key(b, i)?;
-        keys.add(raw, ks, ke, mark, dots, &mut seen)?;
-        let end = opt(skip_value(b, vi, depth))?;
-        f(&raw[ks..ke], &raw[vi..end])?;
-        let (more, next) = after_item(b, end, b'}')?;
-        if !more {
-            return Ok(());
+    let result = (|| {
+        loop {
+            let (ks, ke, vi) = member_key(b, i)?;
+            keys.add(raw, ks, ke, mark, dots, &mut seen)?;
+            let end = opt(skip_value(b, vi, depth))?;
+            f(&raw[ks..ke], &raw[vi..end])?;
+            let (more, next) = after_item(b, end, b'}')?;
+            if !more {
+                return Ok(next);
+            }
+            i = next;
         }
-        i = next;
     })();
     keys.close(mark);
     result
@@ -269,6 +273,7 @@ impl<'a> Sources<'a> {
                         str_array(x, 4)
                     }
                 })
+                .map(|_| ())
             }
             (Owner::ObjectRef, _) => {
                 match k {
@@ -315,11 +320,10 @@ impl<'a> Sources<'a> {
                 Ok(())
             }
             "sourceIPs" => str_array(raw, 2),
-            "user" => members(raw, 2, false, keys, |k, v| self.inner(Owner::User, k, v)),
-            "impersonatedUser" => members(raw, 2, false, keys, |k, v| self.inner(Owner::Impersonated, k, v)),
-            "objectRef" => members(raw, 2, false, keys, |k, v| self.inner(Owner::ObjectRef, k, v)),
-            "responseStatus" => members(raw, 2, false, keys, |k, v| self.inner(Owner::Status, k, v)),
-            "annotations" => members(raw, 2, true, keys, |k, v| self.inner(Owner::Annotations, k, v)),
+            _ if let Some(owner) = Owner::of(key) => {
+                let dots = owner == Owner::Annotations;
+                members(raw, 2, dots, keys, |k, v| self.inner(owner, k, v)).map(|_| ())
+            }
             "metadata" | "operation" => match raw.as_bytes().first() {
                 Some(b'{') => Ok(()),
                 _ => Err(Fail),
@@ -782,11 +786,16 @@ pub(crate) fn projected(
         whole.clear();
         let result = full(text, ctx, &EcsFormat::plain(), s, &mut whole).and_then(|()| {
             let whole = std::str::from_utf8(&whole).map_err(|_| Fail)?;
+            s.index.build(whole)?;
             s.found.clear();
             s.vals.clear();
             for f in &plan.fields {
                 let start = s.vals.len();
-                let count = fields::collect(whole, &f.path, &mut s.keys, &mut s.vals)?;
+                let count = if f.in_kubernetes() {
+                    fields::collect(whole, &f.path, &mut s.keys, &mut s.vals)?
+                } else {
+                    s.index.values(whole, f, &mut s.vals)
+                };
                 s.found.push((start, s.vals.len(), count));
             }
             Ok(())
@@ -812,8 +821,17 @@ pub(crate) fn projected(
     while more {
         let (ks, ke, vi) = member_key(b, i)?;
         s.keys.add(text, ks, ke, 0, false, &mut seen)?;
-        let end = opt(skip_value(b, vi, 1))?;
-        src.note(&text[ks..ke], &text[vi..end], false, &mut s.keys)?;
+        let key = &text[ks..ke];
+        let owner = Owner::of(key).filter(|_| b.get(vi) == Some(&b'{'));
+        let end = match owner {
+            // Checked member by member as it is read.
+            Some(owner) => {
+                let dots = owner == Owner::Annotations;
+                vi + members(&text[vi..], 2, dots, &mut s.keys, |k, v| src.inner(owner, k, v))?
+            }
+            None => opt(skip_value(b, vi, 1))?,
+        };
+        src.note(key, &text[vi..end], owner.is_some(), &mut s.keys)?;
         s.members.push((ks as u32, ke as u32, vi as u32, end as u32));
         (more, i) = after_item(b, end, b'}')?;
     }
@@ -834,12 +852,13 @@ pub(crate) fn projected(
     let result = write_document(&src, time, None, ctx, &mut s.clock, &mut s.vals, &mut head).and_then(|()| {
         head.push(b'}');
         let head = std::str::from_utf8(&head).map_err(|_| Fail)?;
+        s.index.build(head)?;
         s.found.clear();
         s.vals.clear();
         for f in &plan.fields {
             let start = s.vals.len();
             let count = match f.audit_path() {
-                None => fields::collect(head, &f.path, &mut s.keys, &mut s.vals)?,
+                None => s.index.values(head, f, &mut s.vals),
                 Some(rest) => {
                     // The audit object's keys in the tree path's order: a renamed `timestamp`
                     // is `stageTimestamp`, last.

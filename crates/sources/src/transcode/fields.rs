@@ -15,6 +15,8 @@ pub(crate) struct Field {
     pub(crate) path: String,
     /// The `.`-separated segments of `path` (the nesting `insert_path` builds).
     segs: Vec<String>,
+    /// Each segment as an output key: `"segment":`.
+    keys: Vec<Vec<u8>>,
 }
 
 impl Field {
@@ -22,12 +24,103 @@ impl Field {
     pub(crate) fn audit_path(&self) -> Option<&str> {
         self.path.strip_prefix("kubernetes.audit.")
     }
+
+    /// The field is `kubernetes` or inside it.
+    pub(crate) fn in_kubernetes(&self) -> bool {
+        self.segs[0] == "kubernetes"
+    }
+}
+
+/// One member of a document the transcoder wrote, indexed: nesting depth, key and value
+/// bounds, how many values the field there has (array elements, else one).
+type Node = (u32, u32, u32, u32, u32, u32);
+
+/// An index of the members of a (canonical, pruned) document the transcoder wrote, down to
+/// three levels, leaving out `kubernetes`: the derived and agent-set fields, found without
+/// scanning the document again for each field.
+#[derive(Default)]
+pub(crate) struct Index {
+    nodes: Vec<Node>,
+}
+
+impl Index {
+    /// Indexes the object `text` (written by the transcoder: no empty values, no duplicate or
+    /// dotted keys outside `kubernetes`).
+    pub(crate) fn build(&mut self, text: &str) -> R<()> {
+        self.nodes.clear();
+        self.object(text, ws(text.as_bytes(), 0), 0)?;
+        Ok(())
+    }
+
+    fn object(&mut self, text: &str, i: usize, depth: u32) -> R<usize> {
+        let b = text.as_bytes();
+        if b.get(i) != Some(&b'{') {
+            return Err(Fail);
+        }
+        let mut i = ws(b, i + 1);
+        if b.get(i) == Some(&b'}') {
+            return Ok(i + 1);
+        }
+        loop {
+            let (ks, ke, vi) = member_key(b, i)?;
+            let at = self.nodes.len();
+            self.nodes.push((depth, ks as u32, ke as u32, vi as u32, 0, 1));
+            let (end, count) = match b.get(vi) {
+                Some(b'{') if depth < 2 && !(depth == 0 && &b[ks..ke] == b"kubernetes") => {
+                    (self.object(text, vi, depth + 1)?, 1)
+                }
+                Some(b'[') => {
+                    let mut count = 0;
+                    let end = elements(text, vi, depth + 1, |i| {
+                        count += 1;
+                        opt(skip_value(b, i, depth + 2))
+                    })?;
+                    self.nodes[at].3 = vi as u32 + 1;
+                    (end, count)
+                }
+                _ => (opt(skip_value(b, vi, depth + 1))?, 1),
+            };
+            let value_end = if b.get(vi) == Some(&b'[') { end - 1 } else { end };
+            self.nodes[at].4 = value_end as u32;
+            self.nodes[at].5 = count;
+            let (more, next) = after_item(b, end, b'}')?;
+            if !more {
+                return Ok(next);
+            }
+            i = next;
+        }
+    }
+
+    /// Appends the values of `field` (not inside `kubernetes`) to `vals`; how many.
+    pub(crate) fn values(&self, text: &str, field: &Field, vals: &mut Vec<u8>) -> usize {
+        let b = text.as_bytes();
+        let (mut lo, mut hi) = (0, self.nodes.len());
+        for (d, seg) in field.segs.iter().enumerate() {
+            let d = d as u32;
+            let Some(j) = (lo..hi).find(|&j| {
+                let n = self.nodes[j];
+                n.0 == d && &b[n.1 as usize..n.2 as usize] == seg.as_bytes()
+            }) else {
+                return 0;
+            };
+            let n = self.nodes[j];
+            if d as usize + 1 == field.segs.len() {
+                vals.extend_from_slice(&b[n.3 as usize..n.4 as usize]);
+                return n.5 as usize;
+            }
+            lo = j + 1;
+            hi = (lo..hi).find(|&k| self.nodes[k].0 <= d).unwrap_or(hi);
+        }
+        0
+    }
 }
 
 /// The requested fields of a projection the transcoder can serve.
 #[derive(Debug, Clone)]
 pub(crate) struct Plan {
     pub(crate) fields: Vec<Field>,
+    /// For fields `a`, `b`: how many leading segments they share (`a * len + b`).
+    shared: Vec<usize>,
     /// Some field is the whole `kubernetes` or `kubernetes.audit` object.
     pub(crate) whole_audit: bool,
 }
@@ -49,15 +142,33 @@ impl Plan {
             {
                 return None;
             }
+            let keys = segs
+                .iter()
+                .map(|seg| {
+                    let mut k = Vec::new();
+                    write_str(&mut k, seg);
+                    k.push(b':');
+                    k
+                })
+                .collect();
             out.push(Field {
                 path: f.clone(),
                 segs,
+                keys,
             });
         }
+        let shared = out
+            .iter()
+            .flat_map(|a| {
+                out.iter()
+                    .map(|b| a.segs.iter().zip(&b.segs).take_while(|(x, y)| x == y).count())
+            })
+            .collect();
         let whole_audit = out
             .iter()
             .any(|f| f.path == "kubernetes" || f.path == "kubernetes.audit");
         Some(Plan {
+            shared,
             fields: out,
             whole_audit,
         })
@@ -263,9 +374,7 @@ pub(crate) fn emit_node(
     out: &mut Vec<u8>,
 ) -> usize {
     let fields = &plan.fields;
-    let same = |a: usize, b: usize, n: usize| {
-        fields[a].segs.len() >= n && fields[b].segs.len() >= n && fields[a].segs[..n] == fields[b].segs[..n]
-    };
+    let same = |a: usize, b: usize, n: usize| plan.shared[a * fields.len() + b] >= n;
     let mut n = 0;
     for f in 0..fields.len() {
         if found[f].2 == 0 || anchor.is_some_and(|a| !same(f, a, level)) {
@@ -278,8 +387,7 @@ pub(crate) fn emit_node(
             out.push(b',');
         }
         n += 1;
-        write_str(out, &fields[f].segs[level]);
-        out.push(b':');
+        out.extend_from_slice(&fields[f].keys[level]);
         if fields[f].segs.len() == level + 1 {
             let (s, e, count) = found[f];
             if count == 1 {
