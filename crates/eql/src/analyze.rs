@@ -7,7 +7,7 @@ use events::{Catalog, Document, FieldType};
 
 use crate::ast::*;
 use crate::diagnostic::Diagnostic;
-use crate::expr::{Const, Expr, Func, regex_matcher, wildcard_matcher};
+use crate::expr::{Const, Expr, Func, StrSet, regex_matcher, wildcard_matcher};
 use crate::value::CmpMode;
 
 /// Static type of an expression, as far as the checks need it.
@@ -379,7 +379,11 @@ impl Analyzer<'_> {
                     m = mode(ty, it);
                     items.push(ie);
                 }
-                (Expr::In(Box::new(e), items, *insensitive, m), Ty::Bool)
+                let expr = match StrSet::new(&items, *insensitive) {
+                    Some(set) if m == CmpMode::Plain => Expr::InStrs(Box::new(e), Box::new(set)),
+                    _ => Expr::In(Box::new(e), items, *insensitive, m),
+                };
+                (expr, Ty::Bool)
             }
             Ast::Match {
                 op,

@@ -66,6 +66,63 @@ pub enum Matcher {
     Regex(Regex),
 }
 
+/// The list of an `in`/`in~` made only of string constants, compared as plain strings: a
+/// string value is looked up in a hash set instead of being compared with every item (rules
+/// list dozens of process names and arguments). `in~` needs ASCII items; a non-ASCII value
+/// and a value that is not a string are compared item by item, as `In` does.
+#[derive(Debug, Clone)]
+pub struct StrSet {
+    items: Vec<String>,
+    set: std::collections::HashSet<String, ahash::RandomState>,
+    insensitive: bool,
+}
+
+impl StrSet {
+    /// `None` when the list does not qualify (an item that is not a string constant, or a
+    /// non-ASCII item of an `in~`).
+    pub fn new(list: &[Expr], insensitive: bool) -> Option<StrSet> {
+        let items: Vec<String> = list
+            .iter()
+            .map(|e| match e {
+                Expr::Const(Const::Str(s)) if !insensitive || s.is_ascii() => Some(s.clone()),
+                _ => None,
+            })
+            .collect::<Option<_>>()?;
+        let set = items
+            .iter()
+            .map(|s| {
+                if insensitive {
+                    s.to_ascii_lowercase()
+                } else {
+                    s.clone()
+                }
+            })
+            .collect();
+        Some(StrSet {
+            items,
+            set,
+            insensitive,
+        })
+    }
+
+    fn contains(&self, v: &Scalar) -> bool {
+        match v {
+            Scalar::Str(s) if !self.insensitive => self.set.contains(s.as_ref()),
+            Scalar::Str(s) if s.is_ascii() => {
+                if s.bytes().any(|b| b.is_ascii_uppercase()) {
+                    self.set.contains(&s.to_ascii_lowercase())
+                } else {
+                    self.set.contains(s.as_ref())
+                }
+            }
+            other => self.items.iter().any(|item| {
+                let item = Scalar::Str(Cow::Borrowed(item.as_str()));
+                equals(other, &item, self.insensitive, CmpMode::Plain)
+            }),
+        }
+    }
+}
+
 /// An ASCII `*`/`?` pattern (see [`Matcher::Glob`]).
 #[derive(Debug, Clone)]
 pub struct Glob {
@@ -113,6 +170,8 @@ pub enum Expr {
     /// `e == null` (false) / `e != null` (true).
     IsNull(Box<Expr>, bool),
     In(Box<Expr>, Vec<Expr>, bool, CmpMode),
+    /// `In` over a list of string constants compared as plain strings (see [`StrSet`]).
+    InStrs(Box<Expr>, Box<StrSet>),
     Match(Box<Expr>, Vec<Matcher>),
     Call(Func, Vec<Expr>, bool),
     Arith(ArithOp, Box<Expr>, Box<Expr>),
@@ -211,6 +270,13 @@ impl Expr {
                     Some(false)
                 })
             }
+            Expr::InStrs(e, set) => {
+                let vals = e.eval(doc);
+                if vals.is_empty() {
+                    return Vals::new();
+                }
+                bool_vals(Some(vals.iter().any(|v| set.contains(v))))
+            }
             Expr::Match(e, matchers) => {
                 let vals = e.eval(doc);
                 if vals.is_empty() {
@@ -262,6 +328,7 @@ impl Expr {
                 e.fields(out);
                 list.iter().for_each(|x| x.fields(out));
             }
+            Expr::InStrs(e, _) => e.fields(out),
             Expr::Call(_, args, _) => args.iter().for_each(|x| x.fields(out)),
         }
     }
@@ -676,5 +743,58 @@ mod glob_tests {
         let m = wildcard_matcher("*s*", true).unwrap();
         assert!(m.matches("\u{17f}x"), "long s folds to s, as in the regex");
         assert!(!wildcard_matcher("a?", false).unwrap().matches("añb"));
+    }
+}
+
+#[cfg(test)]
+mod str_set_tests {
+    use super::*;
+
+    /// `InStrs` (hash lookup) answers exactly as `In` (item by item) on strings of either
+    /// case, non-ASCII text that folds onto ASCII (Kelvin sign, long s), numbers, booleans,
+    /// multi-values and missing fields, for `in` and `in~`.
+    #[test]
+    fn set_lookup_agrees_with_item_by_item() {
+        let items = ["bash", "sh", "k", "s", "1", "true", "/usr/bin/curl", ""];
+        let list: Vec<Expr> = items
+            .iter()
+            .map(|s| Expr::Const(Const::Str(s.to_string())))
+            .collect();
+        let values = [
+            r#""bash""#,
+            r#""BASH""#,
+            r#""Sh""#,
+            "\"\u{212a}\"",
+            "\"\u{17f}\"",
+            r#""zsh""#,
+            "1",
+            "true",
+            "1.5",
+            r#"["x","SH"]"#,
+            r#"["x","y"]"#,
+            r#""""#,
+            "null",
+            r#""/USR/bin/curl""#,
+        ];
+        for insensitive in [false, true] {
+            let field = || Box::new(Expr::Field(Arc::from("f")));
+            let slow = Expr::In(field(), list.clone(), insensitive, CmpMode::Plain);
+            let fast = Expr::InStrs(field(), Box::new(StrSet::new(&list, insensitive).unwrap()));
+            for v in values {
+                let doc = Document::from_json(&format!(r#"{{"f":{v}}}"#)).unwrap();
+                assert_eq!(
+                    fast.eval(&doc),
+                    slow.eval(&doc),
+                    "value {v} insensitive={insensitive}"
+                );
+            }
+            let missing = Document::from_json("{}").unwrap();
+            assert_eq!(fast.eval(&missing), slow.eval(&missing));
+        }
+        // `in~` with a non-ASCII item keeps the item-by-item path
+        let uni = vec![Expr::Const(Const::Str("é".into()))];
+        assert!(StrSet::new(&uni, true).is_none());
+        assert!(StrSet::new(&uni, false).is_some());
+        assert!(StrSet::new(&[Expr::Const(Const::Int(1))], false).is_none());
     }
 }
