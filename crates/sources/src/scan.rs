@@ -156,11 +156,11 @@ pub(crate) enum Escapes {
     Other,
 }
 
-/// The offset of the first `"`, `\\` or control character in `b[i..i + 16]` (16 if none);
-/// `i + 16 <= b.len()`.
+/// In `b[i..i + 16]`: the offset of the first `"` and of the first `\\` or control character
+/// (16 when none); `i + 16 <= b.len()`.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn special_in_16(b: &[u8], i: usize) -> usize {
+fn specials_in_16(b: &[u8], i: usize) -> (u32, u32) {
     use std::arch::x86_64::*;
     debug_assert!(i + 16 <= b.len());
     // SAFETY: the caller guarantees 16 readable bytes at `i` (unaligned load); SSE2 is part of
@@ -171,22 +171,20 @@ fn special_in_16(b: &[u8], i: usize) -> usize {
         let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
         let limit = _mm_set1_epi8(0x1f);
         let control = _mm_cmpeq_epi8(_mm_max_epu8(v, limit), limit);
-        let mask = _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, backslash), control)) as u32;
-        (mask | 0x1_0000).trailing_zeros() as usize
+        let q = _mm_movemask_epi8(quote) as u32;
+        let other = _mm_movemask_epi8(_mm_or_si128(backslash, control)) as u32;
+        (
+            (q | 0x1_0000).trailing_zeros(),
+            (other | 0x1_0000).trailing_zeros(),
+        )
     }
 }
 
 #[cfg(not(target_arch = "x86_64"))]
 #[inline(always)]
-fn special_in_16(b: &[u8], i: usize) -> usize {
-    for half in [0, 8] {
-        let chunk: [u8; 8] = b[i + half..i + half + 8].try_into().unwrap_or([0; 8]);
-        let m = specials(u64::from_le_bytes(chunk));
-        if m != 0 {
-            return half + (m.trailing_zeros() / 8) as usize;
-        }
-    }
-    16
+fn specials_in_16(b: &[u8], i: usize) -> (u32, u32) {
+    let first = |c: &dyn Fn(u8) -> bool| b[i..i + 16].iter().position(|&x| c(x)).unwrap_or(16) as u32;
+    (first(&|x| x == b'"'), first(&|x| x == b'\\' || x < 0x20))
 }
 
 /// [`skip_string`] that also says which escapes the string has.
@@ -197,7 +195,12 @@ pub(crate) fn string_end(b: &[u8], mut i: usize) -> Option<(usize, Escapes)> {
         // Plain runs sixteen, then eight bytes at a time.
         loop {
             if i + 16 <= b.len() {
-                let k = special_in_16(b, i);
+                let (quote, other) = specials_in_16(b, i);
+                if quote < other {
+                    // The closing quote comes first.
+                    return Some((i + quote as usize + 1, escaped));
+                }
+                let k = quote.min(other) as usize;
                 i += k;
                 if k < 16 {
                     break;

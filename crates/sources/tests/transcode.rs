@@ -455,3 +455,21 @@ fn unusual_namespaces_are_the_same() {
         assert!(check(&normalizer, line.as_bytes(), &with_ns), "{namespace:?}");
     }
 }
+
+#[test]
+fn a_reader_already_iterated_gives_the_rest_of_its_lines() {
+    let path = std::path::Path::new(FIXTURES).join("elastic-kubernetes-audit/test-audit.log");
+    let want = read_reference(&path, None, true);
+    for workers in [1, 2] {
+        let mut reader = Reader::open(&[path.to_string_lossy().into_owned()], Options::default())
+            .unwrap()
+            .with_workers(workers);
+        let first = reader.next().unwrap().unwrap();
+        let mut got = Vec::new();
+        sources::write_document(&first, &EcsFormat::new(None, true), &mut got);
+        for chunk in reader.ecs_lines(EcsFormat::new(None, true)) {
+            got.extend_from_slice(&chunk.unwrap().bytes);
+        }
+        assert_eq!(String::from_utf8(got).unwrap(), want, "workers {workers}");
+    }
+}

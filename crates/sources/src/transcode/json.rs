@@ -72,7 +72,7 @@ impl Keys {
     /// Records `text[start..end]` as a key of the object opened at `mark` (whose filter is
     /// `seen`); `Fail` when the object already has it (with `dots`, `.` and `_` are the same
     /// byte).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn add(
         &mut self,
         text: &str,
@@ -123,7 +123,7 @@ pub(crate) fn write_key(out: &mut Vec<u8>, n: usize, key: &[u8], mode: Members) 
 
 /// The parts of a member `"key": value` starting at `i` (at the opening quote): the key's
 /// bounds and the index of the value.
-#[inline]
+#[inline(always)]
 pub(crate) fn member_key(b: &[u8], i: usize) -> R<(usize, usize, usize)> {
     if b.get(i) != Some(&b'"') {
         return Err(Fail);
@@ -164,7 +164,7 @@ pub(crate) struct Run {
 
 impl Run {
     /// Adds the item `b[start..end]` (preceded by `n` items in the output).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn add(&mut self, b: &[u8], start: usize, end: usize, n: usize, out: &mut Vec<u8>) {
         if self.open && self.end + 1 != start {
             self.flush(b, out);
@@ -192,7 +192,7 @@ impl Run {
 /// The end of the scalar at `i` when it is written as it is and not pruned (a non-empty
 /// string without escapes serde_json writes otherwise, an `i64` integer, `true`, `false`);
 /// `None` for anything else (containers, null, `""`, other numbers, other escapes).
-#[inline]
+#[inline(always)]
 pub(crate) fn verbatim(b: &[u8], i: usize) -> R<Option<usize>> {
     match b.get(i) {
         Some(b'"') => {
