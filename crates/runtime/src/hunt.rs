@@ -130,9 +130,9 @@ struct RuleRun {
     time_slot: usize,
     /// The rule's registration in the hunt's shared loads (ES|QL).
     load_slot: Option<esql::SharedSlot>,
-    last_index: Option<(String, bool)>,
     state: State,
-    index_cache: HashMap<String, bool>,
+    /// Whether the rule reads each index the hunt has seen, by the hunt's index number.
+    index_hits: Vec<Option<bool>>,
     seen: HashMap<String, i64>,
     report: RuleReport,
     last_prune: i64,
@@ -141,6 +141,9 @@ struct RuleRun {
 /// A hunt in progress: feed events in time order with [`Hunt::push`], then [`Hunt::finish`].
 pub struct Hunt {
     runs: Vec<RuleRun>,
+    /// Every index name seen, numbered; consecutive events mostly share theirs.
+    indices: HashMap<String, usize>,
+    last_index: Option<(String, usize)>,
     /// ES|QL rules read each field of an event once between them.
     loads: esql::SharedLoads,
     time_fields: Vec<String>,
@@ -199,9 +202,8 @@ impl Hunt {
                     grace: opts.window_grace.max(0),
                     time_slot,
                     load_slot,
-                    last_index: None,
                     state,
-                    index_cache: HashMap::new(),
+                    index_hits: Vec::new(),
                     seen: HashMap::new(),
                     report,
                     last_prune: i64::MIN,
@@ -210,6 +212,8 @@ impl Hunt {
             .collect();
         Hunt {
             runs,
+            indices: HashMap::new(),
+            last_index: None,
             loads,
             time_fields,
             opts,
@@ -237,9 +241,25 @@ impl Hunt {
         // EQL engines keep events; they share one copy, made only if one of them wants it.
         let mut shared: Option<Arc<Document>> = None;
         self.loads.next_document();
+        let index = self.index_number(&doc.index);
         for run in &mut self.runs {
-            run.push(&doc, times[run.time_slot], &mut shared, &mut self.loads, emit);
+            if run.in_scope(index, &doc.index) {
+                run.push(&doc, times[run.time_slot], &mut shared, &mut self.loads, emit);
+            }
         }
+    }
+
+    /// The number of an index name (numbered once for all rules).
+    fn index_number(&mut self, index: &str) -> usize {
+        if let Some((name, n)) = &self.last_index
+            && name == index
+        {
+            return *n;
+        }
+        let next = self.indices.len();
+        let n = *self.indices.entry(index.to_string()).or_insert(next);
+        self.last_index = Some((index.to_string(), n));
+        n
     }
 
     /// The wall clock (live mode) reached `now`: closes every ES|QL window whose tick is at or
@@ -283,23 +303,12 @@ fn next_tick(t: i64, interval: i64) -> i64 {
 }
 
 impl RuleRun {
-    fn in_scope(&mut self, doc: &Document) -> bool {
-        // Consecutive events mostly share their index: check the last answer first.
-        if let Some((index, hit)) = &self.last_index
-            && *index == doc.index
-        {
-            return *hit;
+    /// Whether the rule reads index `name`, numbered `n` by the hunt.
+    fn in_scope(&mut self, n: usize, name: &str) -> bool {
+        if n >= self.index_hits.len() {
+            self.index_hits.resize(n + 1, None);
         }
-        let hit = match self.index_cache.get(&doc.index) {
-            Some(&hit) => hit,
-            None => {
-                let hit = rules::index_matches(&self.compiled.indices, &doc.index);
-                self.index_cache.insert(doc.index.clone(), hit);
-                hit
-            }
-        };
-        self.last_index = Some((doc.index.clone(), hit));
-        hit
+        *self.index_hits[n].get_or_insert_with(|| rules::index_matches(&self.compiled.indices, name))
     }
 
     fn push(
@@ -310,9 +319,6 @@ impl RuleRun {
         loads: &mut esql::SharedLoads,
         emit: &mut dyn FnMut(Map),
     ) {
-        if !self.in_scope(doc) {
-            return;
-        }
         self.report.events_in_scope += 1;
         let Some(t) = time else {
             self.report.untimed += 1;
