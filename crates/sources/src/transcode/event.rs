@@ -414,7 +414,9 @@ fn span_of(buf: &mut Vec<u8>, raw: Option<&str>) -> R<Option<Span>> {
 }
 
 /// Writes the derived fields and the agent fields of the document, in the tree path's order,
-/// with `audit` (the `kubernetes.audit` object text) between them when given.
+/// with `audit` (the `kubernetes.audit` object text) between them when given; `index` (when
+/// given, for a document written from the start of `out`) gets the members written.
+#[allow(clippy::too_many_arguments)]
 fn write_document(
     src: &Sources<'_>,
     time: i64,
@@ -423,21 +425,35 @@ fn write_document(
     clock: &mut Clock,
     vals: &mut Vec<u8>,
     out: &mut Vec<u8>,
+    index: Option<&mut fields::Index>,
 ) -> R<()> {
+    let mut rec = Rec(index);
     vals.clear();
-    out.extend_from_slice(br#"{"event":{"kind":"event""#);
+    out.extend_from_slice(br#"{"event":"#);
+    let event = rec.open(out, 0, "event");
+    out.extend_from_slice(br#"{"kind":"#);
+    let kind = rec.open(out, 1, "kind");
+    out.extend_from_slice(br#""event""#);
+    rec.close(kind, out);
     if src.verb.is_some() {
         let at = out.len();
         out.extend_from_slice(br#","action":"#);
-        if !put_str(out, src.verb)? {
+        let action = rec.open(out, 1, "action");
+        if put_str(out, src.verb)? {
+            rec.close(action, out);
+        } else {
             out.truncate(at);
+            rec.drop(action);
         }
     }
     if let Some(decision) = find_decision(src.decision)? {
+        out.extend_from_slice(br#","outcome":"#);
+        let outcome = rec.open(out, 1, "outcome");
         out.extend_from_slice(match decision {
-            true => br#","outcome":"success""#.as_slice(),
-            false => br#","outcome":"failure""#.as_slice(),
+            true => br#""success""#.as_slice(),
+            false => br#""failure""#.as_slice(),
         });
+        rec.close(outcome, out);
     }
     let (agent_ts, ingested) = match ctx.opts.time_policy {
         TimePolicy::Replay => (time, time),
@@ -446,33 +462,53 @@ fn write_document(
             (now, now)
         }
     };
-    out.extend_from_slice(br#","ingested":""#);
+    out.extend_from_slice(br#","ingested":"#);
+    let at = rec.open(out, 1, "ingested");
+    out.push(b'"');
     out.extend_from_slice(clock.secs(ingested).as_bytes());
-    out.extend_from_slice(br#"","dataset":""#);
+    out.push(b'"');
+    rec.close(at, out);
+    out.extend_from_slice(br#","dataset":"#);
+    let at = rec.open(out, 1, "dataset");
+    out.push(b'"');
     out.extend_from_slice(audit::DATASET.as_bytes());
-    out.extend_from_slice(br#""}"#);
+    out.push(b'"');
+    rec.close(at, out);
+    out.push(b'}');
+    rec.close(event, out);
 
     let username = span_of(vals, src.username)?;
     let uid = span_of(vals, src.uid)?;
     if username.is_some() || uid.is_some() {
-        out.extend_from_slice(br#","user":{"#);
+        out.extend_from_slice(br#","user":"#);
+        let user = rec.open(out, 0, "user");
+        out.push(b'{');
         let mut n = 0;
         for (key, v) in [("name", username), ("id", uid)] {
             if let Some((s, e)) = v {
                 write_key(out, n, key.as_bytes(), Members::Plain);
+                let at = rec.open(out, 1, key);
                 out.extend_from_slice(&vals[s..e]);
+                rec.close(at, out);
                 n += 1;
             }
         }
         out.push(b'}');
+        rec.close(user, out);
     }
     if src.user_agent.is_some() {
         let at = out.len();
-        out.extend_from_slice(br#","user_agent":{"original":"#);
+        out.extend_from_slice(br#","user_agent":"#);
+        let ua = rec.open(out, 0, "user_agent");
+        out.extend_from_slice(br#"{"original":"#);
+        let original = rec.open(out, 1, "original");
         if put_str(out, src.user_agent)? {
+            rec.close(original, out);
             out.push(b'}');
+            rec.close(ua, out);
         } else {
             out.truncate(at);
+            rec.drop(ua);
         }
     }
 
@@ -499,48 +535,77 @@ fn write_document(
     }
     let ips_end = vals.len();
     if valid && ips > 0 {
-        for key in [&br#","client":{"ip":["#[..], &br#","source":{"ip":["#[..]] {
-            out.extend_from_slice(key);
+        for key in ["client", "source"] {
+            out.extend_from_slice(b",\"");
+            out.extend_from_slice(key.as_bytes());
+            out.extend_from_slice(b"\":");
+            let parent = rec.open(out, 0, key);
+            out.extend_from_slice(br#"{"ip":"#);
+            let ip = rec.open(out, 1, "ip");
+            out.push(b'[');
             out.extend_from_slice(&vals[ips_start..ips_end]);
-            out.extend_from_slice(b"]}");
+            out.push(b']');
+            rec.close_array(ip, out, ips);
+            out.push(b'}');
+            rec.close(parent, out);
         }
     }
 
-    out.extend_from_slice(br#","orchestrator":{"#);
+    out.extend_from_slice(br#","orchestrator":"#);
+    let orchestrator = rec.open(out, 0, "orchestrator");
+    out.push(b'{');
     let mut n = 0;
     let api_version = span_of(vals, src.api_version)?;
     let resource = span_of(vals, src.resource)?;
     let namespace = span_of(vals, src.namespace)?;
     let name = span_of(vals, src.name)?;
-    let mut put = |out: &mut Vec<u8>, key: &[u8], v: Span| {
-        write_key(out, n, key, Members::Plain);
+    let mut put = |out: &mut Vec<u8>, rec: &mut Rec<'_>, depth: u32, key: &str, v: Span| {
+        write_key(out, n, key.as_bytes(), Members::Plain);
+        let at = rec.open(out, depth, key);
         out.extend_from_slice(&vals[v.0..v.1]);
+        rec.close(at, out);
         n += 1;
     };
     if let Some(v) = api_version {
-        put(out, b"api_version", v);
+        put(out, &mut rec, 1, "api_version", v);
     }
-    if let Some(t) = resource {
-        put(out, b"resource", (0, 0));
-        out.extend_from_slice(br#"{"type":"#);
-        out.extend_from_slice(&vals[t.0..t.1]);
-        if let Some(v) = name {
-            out.extend_from_slice(br#","name":"#);
+    let resource_object = |out: &mut Vec<u8>, rec: &mut Rec<'_>, n: usize, members: &[(&str, Span)]| {
+        write_key(out, n, b"resource", Members::Plain);
+        let at = rec.open(out, 1, "resource");
+        out.push(b'{');
+        for (k, (key, v)) in members.iter().enumerate() {
+            write_key(out, k, key.as_bytes(), Members::Plain);
+            let m = rec.open(out, 2, key);
             out.extend_from_slice(&vals[v.0..v.1]);
+            rec.close(m, out);
         }
         out.push(b'}');
+        rec.close(at, out);
+    };
+    if let Some(t) = resource {
+        match name {
+            Some(v) => resource_object(out, &mut rec, n, &[("type", t), ("name", v)]),
+            None => resource_object(out, &mut rec, n, &[("type", t)]),
+        }
+        n += 1;
     }
     if let Some(v) = namespace {
-        put(out, b"namespace", v);
+        write_key(out, n, b"namespace", Members::Plain);
+        let at = rec.open(out, 1, "namespace");
+        out.extend_from_slice(&vals[v.0..v.1]);
+        rec.close(at, out);
+        n += 1;
     }
     if let (None, Some(v)) = (resource, name) {
-        put(out, b"resource", (0, 0));
-        out.extend_from_slice(br#"{"name":"#);
-        out.extend_from_slice(&vals[v.0..v.1]);
-        out.push(b'}');
+        resource_object(out, &mut rec, n, &[("name", v)]);
+        n += 1;
     }
-    put(out, b"type", (0, 0));
-    out.extend_from_slice(br#""kubernetes"}"#);
+    write_key(out, n, b"type", Members::Plain);
+    let at = rec.open(out, 1, "type");
+    out.extend_from_slice(br#""kubernetes""#);
+    rec.close(at, out);
+    out.push(b'}');
+    rec.close(orchestrator, out);
 
     // related.user: uid then username, distinct (empty strings are pruned).
     let mut users: [Option<Span>; 2] = [uid, username];
@@ -549,41 +614,48 @@ fn write_document(
     {
         users[1] = None;
     }
-    let any_user = users.iter().any(Option::is_some);
-    if any_user || (valid && ips > 0) {
-        out.extend_from_slice(br#","related":{"#);
-        if any_user {
-            out.extend_from_slice(br#""user":["#);
-            let mut first = true;
-            for (s, e) in users.into_iter().flatten() {
-                if !first {
+    let user_count = users.iter().flatten().count();
+    if user_count > 0 || (valid && ips > 0) {
+        out.extend_from_slice(br#","related":"#);
+        let related = rec.open(out, 0, "related");
+        out.push(b'{');
+        if user_count > 0 {
+            out.extend_from_slice(br#""user":"#);
+            let at = rec.open(out, 1, "user");
+            out.push(b'[');
+            for (k, (s, e)) in users.into_iter().flatten().enumerate() {
+                if k > 0 {
                     out.push(b',');
                 }
-                first = false;
                 out.extend_from_slice(&vals[s..e]);
             }
             out.push(b']');
+            rec.close_array(at, out, user_count);
         }
         if valid && ips > 0 {
-            if any_user {
+            if user_count > 0 {
                 out.push(b',');
             }
-            out.extend_from_slice(br#""ip":["#);
+            out.extend_from_slice(br#""ip":"#);
+            let at = rec.open(out, 1, "ip");
+            out.push(b'[');
             // Distinct addresses, in order.
             let list = &vals[ips_start..ips_end];
-            let mut written: Vec<&[u8]> = Vec::new();
-            for ip in split_strings(list) {
-                if !written.contains(&ip) {
-                    if !written.is_empty() {
+            let mut written = 0;
+            for (k, ip) in split_strings(list).enumerate() {
+                if !split_strings(list).take(k).any(|earlier| earlier == ip) {
+                    if written > 0 {
                         out.push(b',');
                     }
                     out.extend_from_slice(ip);
-                    written.push(ip);
+                    written += 1;
                 }
             }
             out.push(b']');
+            rec.close_array(at, out, written);
         }
         out.push(b'}');
+        rec.close(related, out);
     }
 
     if let Some(audit) = audit {
@@ -591,16 +663,79 @@ fn write_document(
         out.extend_from_slice(audit);
         out.push(b'}');
     }
-    out.extend_from_slice(br#","@timestamp":""#);
+    out.extend_from_slice(br#","@timestamp":"#);
+    let at = rec.open(out, 0, "@timestamp");
+    out.push(b'"');
     clock.write_millis(agent_ts, out);
-    out.extend_from_slice(br#"","ecs":{"version":""#);
+    out.push(b'"');
+    rec.close(at, out);
+    out.extend_from_slice(br#","ecs":"#);
+    let ecs = rec.open(out, 0, "ecs");
+    out.extend_from_slice(br#"{"version":"#);
+    let at = rec.open(out, 1, "version");
+    out.push(b'"');
     out.extend_from_slice(audit::ECS_VERSION.as_bytes());
-    out.extend_from_slice(br#""},"data_stream":{"dataset":""#);
+    out.push(b'"');
+    rec.close(at, out);
+    out.push(b'}');
+    rec.close(ecs, out);
+    out.extend_from_slice(br#","data_stream":"#);
+    let ds = rec.open(out, 0, "data_stream");
+    out.extend_from_slice(br#"{"dataset":"#);
+    let at = rec.open(out, 1, "dataset");
+    out.push(b'"');
     out.extend_from_slice(audit::DATASET.as_bytes());
-    out.extend_from_slice(br#"","namespace":"#);
+    out.push(b'"');
+    rec.close(at, out);
+    out.extend_from_slice(br#","namespace":"#);
+    let at = rec.open(out, 1, "namespace");
     write_str(out, &ctx.opts.namespace);
-    out.extend_from_slice(br#","type":"logs"}"#);
+    rec.close(at, out);
+    out.extend_from_slice(br#","type":"#);
+    let at = rec.open(out, 1, "type");
+    out.extend_from_slice(br#""logs""#);
+    rec.close(at, out);
+    out.push(b'}');
+    rec.close(ds, out);
     Ok(())
+}
+
+/// Records the members [`write_document`] writes into an index (or nothing).
+struct Rec<'i>(Option<&'i mut fields::Index>);
+
+impl Rec<'_> {
+    /// A member whose `"key":` was just written; its value starts now. Its number.
+    #[inline]
+    fn open(&mut self, out: &[u8], depth: u32, key: &str) -> usize {
+        match &mut self.0 {
+            Some(index) => index.open(out.len(), depth, key.len()),
+            None => 0,
+        }
+    }
+
+    /// The member's value ends now.
+    #[inline]
+    fn close(&mut self, at: usize, out: &[u8]) {
+        if let Some(index) = &mut self.0 {
+            index.close(at, out.len(), 1);
+        }
+    }
+
+    /// The member's value, an array of `count` elements, ends now.
+    #[inline]
+    fn close_array(&mut self, at: usize, out: &[u8], count: usize) {
+        if let Some(index) = &mut self.0 {
+            index.close_array(at, out.len(), count);
+        }
+    }
+
+    /// The member (the last one opened) was not written after all.
+    #[inline]
+    fn drop(&mut self, at: usize) {
+        if let Some(index) = &mut self.0 {
+            index.truncate(at);
+        }
+    }
 }
 
 /// The canonical strings of a comma-separated list of canonical strings (no commas can
@@ -754,7 +889,7 @@ pub(crate) fn full(
     } else {
         None
     };
-    write_document(&src, time, audit_text, ctx, clock, head, out)?;
+    write_document(&src, time, audit_text, ctx, clock, head, out, None)?;
     meta(text, ctx, format, out);
     Ok(())
 }
@@ -849,10 +984,20 @@ pub(crate) fn projected(
     // The document without `kubernetes`, for the fields derived or added.
     let mut head = std::mem::take(&mut s.head);
     head.clear();
-    let result = write_document(&src, time, None, ctx, &mut s.clock, &mut s.vals, &mut head).and_then(|()| {
+    s.index.clear();
+    let result = write_document(
+        &src,
+        time,
+        None,
+        ctx,
+        &mut s.clock,
+        &mut s.vals,
+        &mut head,
+        Some(&mut s.index),
+    )
+    .and_then(|()| {
         head.push(b'}');
         let head = std::str::from_utf8(&head).map_err(|_| Fail)?;
-        s.index.build(head)?;
         s.found.clear();
         s.vals.clear();
         for f in &plan.fields {

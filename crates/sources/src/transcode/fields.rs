@@ -44,6 +44,36 @@ pub(crate) struct Index {
 }
 
 impl Index {
+    pub(crate) fn clear(&mut self) {
+        self.nodes.clear();
+    }
+
+    /// A member at `depth` whose key of `key_len` bytes (then `":`) ends at `at`, where its
+    /// value starts; its number.
+    pub(crate) fn open(&mut self, at: usize, depth: u32, key_len: usize) -> usize {
+        let ke = at - 2;
+        self.nodes
+            .push((depth, (ke - key_len) as u32, ke as u32, at as u32, at as u32, 1));
+        self.nodes.len() - 1
+    }
+
+    /// The value of member `n` ends at `end`; `count` values.
+    pub(crate) fn close(&mut self, n: usize, end: usize, count: usize) {
+        self.nodes[n].4 = end as u32;
+        self.nodes[n].5 = count as u32;
+    }
+
+    /// The value of member `n`, an array of `count` elements, ends at `end`.
+    pub(crate) fn close_array(&mut self, n: usize, end: usize, count: usize) {
+        self.nodes[n].3 += 1;
+        self.close(n, end - 1, count);
+    }
+
+    /// Forgets member `n` and those after it.
+    pub(crate) fn truncate(&mut self, n: usize) {
+        self.nodes.truncate(n);
+    }
+
     /// Indexes the object `text` (written by the transcoder: no empty values, no duplicate or
     /// dotted keys outside `kubernetes`).
     pub(crate) fn build(&mut self, text: &str) -> R<()> {
