@@ -1,7 +1,7 @@
 //! The ingest core shared by the HTTP endpoints, the file followers and the scheduler:
 //! normalizing a batch ([`normalize`]), writing it to the WAL then queueing it for the
-//! evaluator thread that owns the detector ([`Engine::ingest`], [`start_evaluator`]), and
-//! ticking ([`tick`]). Alerts leave through the [`crate::dispatch`] channel.
+//! evaluator thread that owns the detector ([`Engine::ingest`], `start_evaluator`), and
+//! ticking (`tick`). Alerts leave through the [`crate::dispatch`] channel.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -139,7 +139,7 @@ pub(crate) fn start_evaluator(
 }
 
 /// The WAL and the way to the evaluator, behind one lock so that log order is evaluation
-/// order. Evaluation runs on its own thread ([`start_evaluator`]): a batch is acknowledged
+/// order. Evaluation runs on its own thread (`start_evaluator`): a batch is acknowledged
 /// once durable, without waiting for the rules (a crash before they ran replays it).
 pub struct Engine {
     pub(crate) wal: Wal,
