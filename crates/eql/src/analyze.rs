@@ -1,13 +1,11 @@
 //! The analyzer: resolves field names against the [`events::Catalog`], checks operand and
 //! function argument types, and turns the syntax tree into the executable [`Plan`].
 
-use std::sync::Arc;
-
 use events::{Catalog, Document, FieldType};
 
 use crate::ast::*;
 use crate::diagnostic::Diagnostic;
-use crate::expr::{Const, Expr, Func, StrSet, regex_matcher, wildcard_matcher};
+use crate::expr::{Const, Expr, FieldMemo, Func, StrSet, regex_matcher, wildcard_matcher};
 use crate::value::CmpMode;
 
 /// Static type of an expression, as far as the checks need it.
@@ -66,6 +64,15 @@ pub struct Filter {
 
 impl Filter {
     pub fn matches(&self, doc: &Document) -> bool {
+        self.category_matches(doc) && self.condition.test(doc)
+    }
+
+    /// [`Filter::matches`] reading fields through `memo`.
+    pub fn matches_memo<'d>(&self, doc: &'d Document, memo: &FieldMemo<'d>) -> bool {
+        self.category_matches(doc) && self.condition.test_memo(doc, memo)
+    }
+
+    fn category_matches(&self, doc: &Document) -> bool {
         if let Some(cat) = &self.category {
             let mut found = false;
             doc.for_each_value("event.category", &mut |v| {
@@ -77,7 +84,7 @@ impl Filter {
                 return false;
             }
         }
-        self.condition.test(doc)
+        true
     }
 }
 
@@ -105,6 +112,15 @@ impl StagePlan {
                 .keys
                 .iter()
                 .all(|k| k.optional || !k.expr.eval(doc).is_empty())
+    }
+
+    /// [`StagePlan::accepts`] reading fields through `memo`.
+    pub fn accepts_memo<'d>(&self, doc: &'d Document, memo: &FieldMemo<'d>) -> bool {
+        self.filter.matches_memo(doc, memo)
+            && self
+                .keys
+                .iter()
+                .all(|k| k.optional || !k.expr.eval_memo(doc, memo).is_empty())
     }
 }
 
@@ -317,7 +333,7 @@ impl Analyzer<'_> {
                 Lit::Str(s) => (Expr::Const(Const::Str(s.clone())), Ty::Str),
             },
             Ast::Field { name, optional, span } => match self.field_type(name, *optional, span)? {
-                Some(ty) => (Expr::Field(Arc::from(name.as_str())), ty),
+                Some(ty) => (Expr::Field(crate::expr::intern_field(name)), ty),
                 None => (Expr::Null, Ty::Null),
             },
             Ast::Not(inner, _) => {

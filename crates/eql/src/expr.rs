@@ -178,6 +178,55 @@ pub enum Expr {
     Neg(Box<Expr>),
 }
 
+/// The values of a field on a document.
+fn field_vals<'a, 'd: 'a>(path: &str, doc: &'d Document) -> Vals<'a> {
+    let mut out = Vals::new();
+    doc.for_each_value(path, &mut |v| {
+        if let Some(s) = Scalar::from_value(v) {
+            out.push(s)
+        }
+    });
+    out
+}
+
+/// The fields of one document read so far, shared by every query evaluated on it: a field
+/// several rules test (`event.type`, `process.name`) is looked up once per document. Keyed by
+/// the field's interned name (see [`intern_field`]), so it must not outlive the document.
+#[derive(Default)]
+pub struct FieldMemo<'d> {
+    read: std::cell::RefCell<Vec<(usize, Vals<'d>)>>,
+}
+
+impl<'d> FieldMemo<'d> {
+    pub fn new() -> Self {
+        FieldMemo::default()
+    }
+
+    fn get(&self, path: &Arc<str>, doc: &'d Document) -> Vals<'d> {
+        let key = Arc::as_ptr(path) as *const u8 as usize;
+        if let Some((_, v)) = self.read.borrow().iter().find(|(k, _)| *k == key) {
+            return v.clone();
+        }
+        let v = field_vals(path, doc);
+        self.read.borrow_mut().push((key, v.clone()));
+        v
+    }
+}
+
+/// One shared name per field path for the whole process, so that [`FieldMemo`] can key by
+/// pointer. Names are few (the fields the loaded rules name) and live as long as the process.
+pub fn intern_field(path: &str) -> Arc<str> {
+    static NAMES: std::sync::LazyLock<std::sync::Mutex<std::collections::HashSet<Arc<str>>>> =
+        std::sync::LazyLock::new(Default::default);
+    let mut names = NAMES.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(n) = names.get(path) {
+        return n.clone();
+    }
+    let n: Arc<str> = Arc::from(path);
+    names.insert(n.clone());
+    n
+}
+
 /// Limit on the combinations of multi-valued function arguments explored.
 const MAX_COMBINATIONS: usize = 4096;
 
@@ -187,26 +236,42 @@ impl Expr {
         truth(&self.eval(doc)) == Some(true)
     }
 
+    /// [`Expr::test`] reading fields through `memo`.
+    pub fn test_memo<'d>(&self, doc: &'d Document, memo: &FieldMemo<'d>) -> bool {
+        truth(&self.eval_memo(doc, memo)) == Some(true)
+    }
+
     pub fn eval<'a>(&'a self, doc: &'a Document) -> Vals<'a> {
+        self.ev(doc, None)
+    }
+
+    /// [`Expr::eval`] reading fields through `memo` (see [`FieldMemo`]).
+    pub fn eval_memo<'a, 'd: 'a>(&'a self, doc: &'d Document, memo: &FieldMemo<'d>) -> Vals<'a> {
+        self.ev(doc, Some(memo))
+    }
+
+    fn ev<'a, 'd: 'a>(&'a self, doc: &'d Document, memo: Option<&FieldMemo<'d>>) -> Vals<'a> {
         match self {
             Expr::Const(c) => smallvec![c.scalar()],
             Expr::Null => Vals::new(),
-            Expr::Field(path) => {
-                let mut out = Vals::new();
-                doc.for_each_value(path, &mut |v| {
-                    if let Some(s) = Scalar::from_value(v) {
-                        out.push(s)
-                    }
-                });
-                out
-            }
-            Expr::Not(e) => bool_vals(truth(&e.eval(doc)).map(|b| !b)),
+            Expr::Field(path) => match memo {
+                // The memo holds values borrowed for the document's lifetime; `SmallVec` is
+                // invariant, so they are re-collected (each value shortened) to this borrow.
+                #[allow(clippy::map_identity)]
+                Some(m) => m
+                    .get(path, doc)
+                    .into_iter()
+                    .map(|v| -> Scalar<'a> { v })
+                    .collect(),
+                None => field_vals(path, doc),
+            },
+            Expr::Not(e) => bool_vals(truth(&e.ev(doc, memo)).map(|b| !b)),
             Expr::And(a, b) => {
-                let l = truth(&a.eval(doc));
+                let l = truth(&a.ev(doc, memo));
                 if l == Some(false) {
                     return bool_vals(Some(false));
                 }
-                let r = truth(&b.eval(doc));
+                let r = truth(&b.ev(doc, memo));
                 bool_vals(match (l, r) {
                     (_, Some(false)) => Some(false),
                     (Some(true), Some(true)) => Some(true),
@@ -214,11 +279,11 @@ impl Expr {
                 })
             }
             Expr::Or(a, b) => {
-                let l = truth(&a.eval(doc));
+                let l = truth(&a.ev(doc, memo));
                 if l == Some(true) {
                     return bool_vals(Some(true));
                 }
-                let r = truth(&b.eval(doc));
+                let r = truth(&b.ev(doc, memo));
                 bool_vals(match (l, r) {
                     (_, Some(true)) => Some(true),
                     (Some(false), Some(false)) => Some(false),
@@ -226,15 +291,15 @@ impl Expr {
                 })
             }
             Expr::IsNull(e, negated) => {
-                let present = !e.eval(doc).is_empty();
+                let present = !e.ev(doc, memo).is_empty();
                 bool_vals(Some(present == *negated))
             }
             Expr::Cmp(op, a, b, mode) => {
-                let l = a.eval(doc);
+                let l = a.ev(doc, memo);
                 if l.is_empty() {
                     return Vals::new();
                 }
-                let r = b.eval(doc);
+                let r = b.ev(doc, memo);
                 if r.is_empty() {
                     return Vals::new();
                 }
@@ -250,13 +315,13 @@ impl Expr {
                 bool_vals(Some(hit))
             }
             Expr::In(e, list, insensitive, mode) => {
-                let vals = e.eval(doc);
+                let vals = e.ev(doc, memo);
                 if vals.is_empty() {
                     return Vals::new();
                 }
                 let mut saw_null = false;
                 let hit = list.iter().any(|item| {
-                    let opts = item.eval(doc);
+                    let opts = item.ev(doc, memo);
                     saw_null |= opts.is_empty();
                     vals.iter()
                         .any(|v| opts.iter().any(|o| equals(v, o, *insensitive, *mode)))
@@ -271,14 +336,14 @@ impl Expr {
                 })
             }
             Expr::InStrs(e, set) => {
-                let vals = e.eval(doc);
+                let vals = e.ev(doc, memo);
                 if vals.is_empty() {
                     return Vals::new();
                 }
                 bool_vals(Some(vals.iter().any(|v| set.contains(v))))
             }
             Expr::Match(e, matchers) => {
-                let vals = e.eval(doc);
+                let vals = e.ev(doc, memo);
                 if vals.is_empty() {
                     return Vals::new();
                 }
@@ -289,8 +354,8 @@ impl Expr {
                 bool_vals(Some(hit))
             }
             Expr::Arith(op, a, b) => {
-                let l = a.eval(doc);
-                let r = b.eval(doc);
+                let l = a.ev(doc, memo);
+                let r = b.ev(doc, memo);
                 let mut out = Vals::new();
                 for x in &l {
                     for y in &r {
@@ -302,7 +367,7 @@ impl Expr {
                 out
             }
             Expr::Neg(e) => e
-                .eval(doc)
+                .ev(doc, memo)
                 .into_iter()
                 .filter_map(|v| match v {
                     Scalar::Int(i) => i.checked_neg().map(Scalar::Int),
@@ -310,7 +375,7 @@ impl Expr {
                     _ => None,
                 })
                 .collect(),
-            Expr::Call(func, args, insensitive) => call(*func, args, *insensitive, doc),
+            Expr::Call(func, args, insensitive) => call(*func, args, *insensitive, doc, memo),
         }
     }
 
@@ -392,8 +457,14 @@ fn arith<'a>(op: ArithOp, a: &Scalar, b: &Scalar) -> Option<Scalar<'a>> {
     r.is_finite().then_some(Scalar::Float(r))
 }
 
-fn call<'a>(func: Func, args: &'a [Expr], ci: bool, doc: &'a Document) -> Vals<'a> {
-    let vals: Vec<Vals<'a>> = args.iter().map(|a| a.eval(doc)).collect();
+fn call<'a, 'd: 'a>(
+    func: Func,
+    args: &'a [Expr],
+    ci: bool,
+    doc: &'d Document,
+    memo: Option<&FieldMemo<'d>>,
+) -> Vals<'a> {
+    let vals: Vec<Vals<'a>> = args.iter().map(|a| a.ev(doc, memo)).collect();
     if func == Func::CidrMatch {
         // cidrMatch(ip, cidr...): any value of the ip in any of the blocks
         let Some(ips) = vals.first() else {

@@ -39,6 +39,7 @@ use events::{Catalog, Document, Value};
 
 pub use diagnostic::Diagnostic;
 pub use engine::Engine;
+pub use expr::FieldMemo;
 
 use analyze::{Analyzer, Plan};
 use ast::Pipe;
@@ -171,6 +172,25 @@ impl Query {
                 .chain(until)
                 .any(|s| s.accepts(doc)),
             Plan::Sample { stages } => stages.iter().any(|s| s.accepts(doc)),
+        }
+    }
+
+    /// [`Query::prefilter`] reading fields through `memo`, which several queries evaluated
+    /// on the same document share (see [`FieldMemo`]).
+    pub fn prefilter_memo<'d>(&self, doc: &'d Document, memo: &FieldMemo<'d>) -> bool {
+        match &self.inner.plan {
+            Plan::Event(f) => f.matches_memo(doc, memo),
+            Plan::Sequence {
+                stages,
+                missing,
+                until,
+                ..
+            } => stages
+                .iter()
+                .chain(missing.iter().map(|(_, s)| s))
+                .chain(until)
+                .any(|s| s.accepts_memo(doc, memo)),
+            Plan::Sample { stages } => stages.iter().any(|s| s.accepts_memo(doc, memo)),
         }
     }
 

@@ -113,3 +113,38 @@ fn every_rule_runs_over_the_fixture_documents() {
         docs.len()
     );
 }
+
+/// Reading fields through one `FieldMemo` shared by every rule (each field looked up once per
+/// document) gives each rule's prefilter the answer it gives alone, on generated Defend for
+/// Containers process events (attacks included).
+#[test]
+fn shared_field_memo_answers_as_each_rule_alone() {
+    let catalog = Catalog::ecs();
+    let mut rules = Vec::new();
+    eql_rules(&Path::new(SHARED).join("seeds/rules"), &mut rules);
+    eql_rules(&Path::new(SHARED).join("elastic-rules"), &mut rules);
+    let queries: Vec<eql::Query> = rules
+        .iter()
+        .map(|(_, q)| eql::compile(q, &catalog).unwrap())
+        .collect();
+    let mut cfg = r#gen::samples_config();
+    cfg.seed = 7;
+    let (mut audit, mut process) = (Vec::new(), Vec::new());
+    r#gen::generate(&cfg, &mut audit, Some(&mut process)).unwrap();
+    let text = String::from_utf8(process).unwrap();
+    let (mut docs, mut accepted) = (0, 0);
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let doc = events::Document::from_json(line).unwrap();
+        let memo = eql::FieldMemo::new();
+        for q in &queries {
+            let alone = q.prefilter(&doc);
+            assert_eq!(q.prefilter_memo(&doc, &memo), alone, "{line}");
+            accepted += alone as usize;
+        }
+        docs += 1;
+    }
+    assert!(
+        docs > 100 && accepted > 0,
+        "{docs} documents, {accepted} accepted"
+    );
+}

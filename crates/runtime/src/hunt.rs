@@ -242,9 +242,12 @@ impl Hunt {
         let mut shared: Option<Arc<Document>> = None;
         self.loads.next_document();
         let index = self.index_number(&doc.index);
+        // EQL rules read each field of the event once between them.
+        let memo = eql::FieldMemo::new();
         for run in &mut self.runs {
             if run.in_scope(index, &doc.index) {
-                run.push(&doc, times[run.time_slot], &mut shared, &mut self.loads, emit);
+                let loads = &mut self.loads;
+                run.push(&doc, times[run.time_slot], &mut shared, loads, &memo, emit);
             }
         }
     }
@@ -311,12 +314,13 @@ impl RuleRun {
         *self.index_hits[n].get_or_insert_with(|| rules::index_matches(&self.compiled.indices, name))
     }
 
-    fn push(
+    fn push<'d>(
         &mut self,
-        doc: &Document,
+        doc: &'d Document,
         time: Option<i64>,
         shared: &mut Option<Arc<Document>>,
         loads: &mut esql::SharedLoads,
+        memo: &eql::FieldMemo<'d>,
         emit: &mut dyn FnMut(Map),
     ) {
         self.report.events_in_scope += 1;
@@ -360,7 +364,7 @@ impl RuleRun {
                 }
             }
             (Detection::Eql(q), State::Eql(st)) => {
-                if !q.prefilter(doc) {
+                if !q.prefilter_memo(doc, memo) {
                     return;
                 }
                 self.report.events_considered += 1;
