@@ -426,7 +426,9 @@ fn write_document(
     vals: &mut Vec<u8>,
     out: &mut Vec<u8>,
     index: Option<&mut fields::Index>,
+    need: u16,
 ) -> R<()> {
+    let need = |root: u16| need & root != 0;
     let mut rec = Rec(index);
     vals.clear();
     out.extend_from_slice(br#"{"event":"#);
@@ -479,7 +481,7 @@ fn write_document(
 
     let username = span_of(vals, src.username)?;
     let uid = span_of(vals, src.uid)?;
-    if username.is_some() || uid.is_some() {
+    if need(fields::USER) && (username.is_some() || uid.is_some()) {
         out.extend_from_slice(br#","user":"#);
         let user = rec.open(out, 0, "user");
         out.push(b'{');
@@ -496,7 +498,7 @@ fn write_document(
         out.push(b'}');
         rec.close(user, out);
     }
-    if src.user_agent.is_some() {
+    if need(fields::USER_AGENT) && src.user_agent.is_some() {
         let at = out.len();
         out.extend_from_slice(br#","user_agent":"#);
         let ua = rec.open(out, 0, "user_agent");
@@ -535,7 +537,10 @@ fn write_document(
     }
     let ips_end = vals.len();
     if valid && ips > 0 {
-        for key in ["client", "source"] {
+        for (key, root) in [("client", fields::CLIENT), ("source", fields::SOURCE)] {
+            if !need(root) {
+                continue;
+            }
             out.extend_from_slice(b",\"");
             out.extend_from_slice(key.as_bytes());
             out.extend_from_slice(b"\":");
@@ -551,61 +556,63 @@ fn write_document(
         }
     }
 
-    out.extend_from_slice(br#","orchestrator":"#);
-    let orchestrator = rec.open(out, 0, "orchestrator");
-    out.push(b'{');
-    let mut n = 0;
     let api_version = span_of(vals, src.api_version)?;
     let resource = span_of(vals, src.resource)?;
     let namespace = span_of(vals, src.namespace)?;
     let name = span_of(vals, src.name)?;
-    let mut put = |out: &mut Vec<u8>, rec: &mut Rec<'_>, depth: u32, key: &str, v: Span| {
-        write_key(out, n, key.as_bytes(), Members::Plain);
-        let at = rec.open(out, depth, key);
-        out.extend_from_slice(&vals[v.0..v.1]);
-        rec.close(at, out);
-        n += 1;
-    };
-    if let Some(v) = api_version {
-        put(out, &mut rec, 1, "api_version", v);
-    }
-    let resource_object = |out: &mut Vec<u8>, rec: &mut Rec<'_>, n: usize, members: &[(&str, Span)]| {
-        write_key(out, n, b"resource", Members::Plain);
-        let at = rec.open(out, 1, "resource");
+    if need(fields::ORCHESTRATOR) {
+        out.extend_from_slice(br#","orchestrator":"#);
+        let orchestrator = rec.open(out, 0, "orchestrator");
         out.push(b'{');
-        for (k, (key, v)) in members.iter().enumerate() {
-            write_key(out, k, key.as_bytes(), Members::Plain);
-            let m = rec.open(out, 2, key);
+        let mut n = 0;
+        let mut put = |out: &mut Vec<u8>, rec: &mut Rec<'_>, depth: u32, key: &str, v: Span| {
+            write_key(out, n, key.as_bytes(), Members::Plain);
+            let at = rec.open(out, depth, key);
             out.extend_from_slice(&vals[v.0..v.1]);
-            rec.close(m, out);
+            rec.close(at, out);
+            n += 1;
+        };
+        if let Some(v) = api_version {
+            put(out, &mut rec, 1, "api_version", v);
         }
+        let resource_object = |out: &mut Vec<u8>, rec: &mut Rec<'_>, n: usize, members: &[(&str, Span)]| {
+            write_key(out, n, b"resource", Members::Plain);
+            let at = rec.open(out, 1, "resource");
+            out.push(b'{');
+            for (k, (key, v)) in members.iter().enumerate() {
+                write_key(out, k, key.as_bytes(), Members::Plain);
+                let m = rec.open(out, 2, key);
+                out.extend_from_slice(&vals[v.0..v.1]);
+                rec.close(m, out);
+            }
+            out.push(b'}');
+            rec.close(at, out);
+        };
+        if let Some(t) = resource {
+            match name {
+                Some(v) => resource_object(out, &mut rec, n, &[("type", t), ("name", v)]),
+                None => resource_object(out, &mut rec, n, &[("type", t)]),
+            }
+            n += 1;
+        }
+        if let Some(v) = namespace {
+            write_key(out, n, b"namespace", Members::Plain);
+            let at = rec.open(out, 1, "namespace");
+            out.extend_from_slice(&vals[v.0..v.1]);
+            rec.close(at, out);
+            n += 1;
+        }
+        if let (None, Some(v)) = (resource, name) {
+            resource_object(out, &mut rec, n, &[("name", v)]);
+            n += 1;
+        }
+        write_key(out, n, b"type", Members::Plain);
+        let at = rec.open(out, 1, "type");
+        out.extend_from_slice(br#""kubernetes""#);
+        rec.close(at, out);
         out.push(b'}');
-        rec.close(at, out);
-    };
-    if let Some(t) = resource {
-        match name {
-            Some(v) => resource_object(out, &mut rec, n, &[("type", t), ("name", v)]),
-            None => resource_object(out, &mut rec, n, &[("type", t)]),
-        }
-        n += 1;
+        rec.close(orchestrator, out);
     }
-    if let Some(v) = namespace {
-        write_key(out, n, b"namespace", Members::Plain);
-        let at = rec.open(out, 1, "namespace");
-        out.extend_from_slice(&vals[v.0..v.1]);
-        rec.close(at, out);
-        n += 1;
-    }
-    if let (None, Some(v)) = (resource, name) {
-        resource_object(out, &mut rec, n, &[("name", v)]);
-        n += 1;
-    }
-    write_key(out, n, b"type", Members::Plain);
-    let at = rec.open(out, 1, "type");
-    out.extend_from_slice(br#""kubernetes""#);
-    rec.close(at, out);
-    out.push(b'}');
-    rec.close(orchestrator, out);
 
     // related.user: uid then username, distinct (empty strings are pruned).
     let mut users: [Option<Span>; 2] = [uid, username];
@@ -615,7 +622,7 @@ fn write_document(
         users[1] = None;
     }
     let user_count = users.iter().flatten().count();
-    if user_count > 0 || (valid && ips > 0) {
+    if need(fields::RELATED) && (user_count > 0 || (valid && ips > 0)) {
         out.extend_from_slice(br#","related":"#);
         let related = rec.open(out, 0, "related");
         out.push(b'{');
@@ -663,40 +670,46 @@ fn write_document(
         out.extend_from_slice(audit);
         out.push(b'}');
     }
-    out.extend_from_slice(br#","@timestamp":"#);
-    let at = rec.open(out, 0, "@timestamp");
-    out.push(b'"');
-    clock.write_millis(agent_ts, out);
-    out.push(b'"');
-    rec.close(at, out);
-    out.extend_from_slice(br#","ecs":"#);
-    let ecs = rec.open(out, 0, "ecs");
-    out.extend_from_slice(br#"{"version":"#);
-    let at = rec.open(out, 1, "version");
-    out.push(b'"');
-    out.extend_from_slice(audit::ECS_VERSION.as_bytes());
-    out.push(b'"');
-    rec.close(at, out);
-    out.push(b'}');
-    rec.close(ecs, out);
-    out.extend_from_slice(br#","data_stream":"#);
-    let ds = rec.open(out, 0, "data_stream");
-    out.extend_from_slice(br#"{"dataset":"#);
-    let at = rec.open(out, 1, "dataset");
-    out.push(b'"');
-    out.extend_from_slice(audit::DATASET.as_bytes());
-    out.push(b'"');
-    rec.close(at, out);
-    out.extend_from_slice(br#","namespace":"#);
-    let at = rec.open(out, 1, "namespace");
-    write_str(out, &ctx.opts.namespace);
-    rec.close(at, out);
-    out.extend_from_slice(br#","type":"#);
-    let at = rec.open(out, 1, "type");
-    out.extend_from_slice(br#""logs""#);
-    rec.close(at, out);
-    out.push(b'}');
-    rec.close(ds, out);
+    if need(fields::TIMESTAMP) {
+        out.extend_from_slice(br#","@timestamp":"#);
+        let at = rec.open(out, 0, "@timestamp");
+        out.push(b'"');
+        clock.write_millis(agent_ts, out);
+        out.push(b'"');
+        rec.close(at, out);
+    }
+    if need(fields::ECS) {
+        out.extend_from_slice(br#","ecs":"#);
+        let ecs = rec.open(out, 0, "ecs");
+        out.extend_from_slice(br#"{"version":"#);
+        let at = rec.open(out, 1, "version");
+        out.push(b'"');
+        out.extend_from_slice(audit::ECS_VERSION.as_bytes());
+        out.push(b'"');
+        rec.close(at, out);
+        out.push(b'}');
+        rec.close(ecs, out);
+    }
+    if need(fields::DATA_STREAM) {
+        out.extend_from_slice(br#","data_stream":"#);
+        let ds = rec.open(out, 0, "data_stream");
+        out.extend_from_slice(br#"{"dataset":"#);
+        let at = rec.open(out, 1, "dataset");
+        out.push(b'"');
+        out.extend_from_slice(audit::DATASET.as_bytes());
+        out.push(b'"');
+        rec.close(at, out);
+        out.extend_from_slice(br#","namespace":"#);
+        let at = rec.open(out, 1, "namespace");
+        write_str(out, &ctx.opts.namespace);
+        rec.close(at, out);
+        out.extend_from_slice(br#","type":"#);
+        let at = rec.open(out, 1, "type");
+        out.extend_from_slice(br#""logs""#);
+        rec.close(at, out);
+        out.push(b'}');
+        rec.close(ds, out);
+    }
     Ok(())
 }
 
@@ -889,7 +902,7 @@ pub(crate) fn full(
     } else {
         None
     };
-    write_document(&src, time, audit_text, ctx, clock, head, out, None)?;
+    write_document(&src, time, audit_text, ctx, clock, head, out, None, fields::ALL)?;
     meta(text, ctx, format, out);
     Ok(())
 }
@@ -994,6 +1007,7 @@ pub(crate) fn projected(
         &mut s.vals,
         &mut head,
         Some(&mut s.index),
+        plan.head,
     )
     .and_then(|()| {
         head.push(b'}');

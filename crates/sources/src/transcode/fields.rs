@@ -145,6 +145,36 @@ impl Index {
     }
 }
 
+/// The members of a document besides `kubernetes` (derived and agent-set fields), as bits:
+/// which of them a projection needs written.
+pub(crate) const EVENT: u16 = 1;
+pub(crate) const USER: u16 = 1 << 1;
+pub(crate) const USER_AGENT: u16 = 1 << 2;
+pub(crate) const CLIENT: u16 = 1 << 3;
+pub(crate) const SOURCE: u16 = 1 << 4;
+pub(crate) const ORCHESTRATOR: u16 = 1 << 5;
+pub(crate) const RELATED: u16 = 1 << 6;
+pub(crate) const TIMESTAMP: u16 = 1 << 7;
+pub(crate) const ECS: u16 = 1 << 8;
+pub(crate) const DATA_STREAM: u16 = 1 << 9;
+pub(crate) const ALL: u16 = (1 << 10) - 1;
+
+fn root(name: &str) -> u16 {
+    match name {
+        "event" => EVENT,
+        "user" => USER,
+        "user_agent" => USER_AGENT,
+        "client" => CLIENT,
+        "source" => SOURCE,
+        "orchestrator" => ORCHESTRATOR,
+        "related" => RELATED,
+        "@timestamp" => TIMESTAMP,
+        "ecs" => ECS,
+        "data_stream" => DATA_STREAM,
+        _ => 0,
+    }
+}
+
 /// The requested fields of a projection the transcoder can serve.
 #[derive(Debug, Clone)]
 pub(crate) struct Plan {
@@ -153,6 +183,8 @@ pub(crate) struct Plan {
     shared: Vec<usize>,
     /// Some field is the whole `kubernetes` or `kubernetes.audit` object.
     pub(crate) whole_audit: bool,
+    /// The members besides `kubernetes` the fields are in.
+    pub(crate) head: u16,
 }
 
 impl Plan {
@@ -197,10 +229,12 @@ impl Plan {
         let whole_audit = out
             .iter()
             .any(|f| f.path == "kubernetes" || f.path == "kubernetes.audit");
+        let head = out.iter().fold(0, |bits, f| bits | root(&f.segs[0]));
         Some(Plan {
             shared,
             fields: out,
             whole_audit,
+            head,
         })
     }
 }
@@ -209,7 +243,7 @@ impl Plan {
 /// (`Some("")`), its first part (`Some(rest)` after the dot) or neither.
 fn relation<'p>(key: &[u8], path: &'p str, dots: bool) -> Option<&'p str> {
     let p = path.as_bytes();
-    if p.len() < key.len() {
+    if p.len() < key.len() || (!dots && p.first() != key.first()) {
         return None;
     }
     let same = if dots {
