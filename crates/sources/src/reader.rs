@@ -556,7 +556,12 @@ fn write_record(
     out: &mut Vec<Result<EcsChunk, InputError>>,
 ) {
     if !matches!(out.last(), Some(Ok(c)) if c.bytes.len() < CHUNK_BYTES) {
-        out.push(Ok(EcsChunk::default()));
+        // Room for a full chunk and the record that fills it: no reallocation (a copy of
+        // everything written so far) as it grows.
+        out.push(Ok(EcsChunk {
+            bytes: Vec::with_capacity(CHUNK_BYTES + (bytes.len() * 2).max(64 * 1024)),
+            documents: 0,
+        }));
     }
     let Some(Ok(chunk)) = out.last_mut() else { return };
     match normalizer.write_ecs(bytes, format, &mut chunk.bytes) {
