@@ -45,8 +45,9 @@ pub fn locate_crowsnest(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
     )
 }
 
-/// Runs `crowsnest hunt FILE --format ndjson --output /dev/null --quiet --stats-json ... [--rules DIR]`
-/// and returns its figures. Wall time is measured around the whole process (start-up and rule
+/// Runs `crowsnest hunt FILE --threads 1 --format ndjson --output /dev/null --quiet --stats-json ...
+/// [--rules DIR]` (one core: the per-core targets are about one core, and worker threads add
+/// hand-over costs) and returns its figures. Wall time is measured around the whole process (start-up and rule
 /// loading included); its stderr summary is kept in `scratch` for the error message if it fails.
 pub fn run_hunt(bin: &Path, corpus: &Path, rules: Option<&Path>, scratch: &Path) -> anyhow::Result<Measure> {
     let stats_path = scratch.join("hunt-stats.json");
@@ -56,6 +57,8 @@ pub fn run_hunt(bin: &Path, corpus: &Path, rules: Option<&Path>, scratch: &Path)
     cmd.arg("hunt")
         .arg(corpus)
         .args([
+            "--threads",
+            "1",
             "--format",
             "ndjson",
             "--output",

@@ -388,7 +388,7 @@ impl Report {
         s += &format!("Corpora: {}  \n", self.corpora);
         s += "MB = 10^6 bytes, GB = 10^9 bytes; corpus sizes are binary (1G = 2^30 bytes). Corpora are \
                read from the page cache. Parse-only and normalize run in-process on one thread; hunt is the release `crowsnest` \
-               binary, timed from spawn to exit (rule loading included), its CPU time and peak RSS \
+               binary with `--threads 1` (one core, as the targets are stated), timed from spawn to exit (rule loading included), its CPU time and peak RSS \
                from `wait4`. 'Per core' figures divide by CPU seconds (user + system), which other \
                load on the machine does not inflate; the wall-clock column does include waiting \
                for a CPU.\n\n";

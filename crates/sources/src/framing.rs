@@ -166,9 +166,17 @@ impl Framer {
             let closed = matches!(trimmed[trimmed.len() - 1], b'}' | b']');
             let depth = if closed { 0 } else { open_depth(trimmed) };
             if depth <= 0 || !matches!(trimmed[0], b'{' | b'[') {
-                self.record.clear();
-                self.record.extend_from_slice(trimmed);
-                self.buf = first;
+                if trimmed.len() == first.len() {
+                    // The line is the record as it is (the usual case): hand the buffer over
+                    // instead of copying it, and read the next line into the old record's.
+                    let mut old = std::mem::replace(&mut self.record, first);
+                    old.clear();
+                    self.buf = old;
+                } else {
+                    self.record.clear();
+                    self.record.extend_from_slice(trimmed);
+                    self.buf = first;
+                }
                 return Frame::Record { line };
             }
             // An unfinished document: assemble the following lines.
