@@ -147,30 +147,38 @@ fn classify(key: &str) -> (Option<usize>, Class) {
         "metadata" => (None, Obj(0)),
         "resource" => (None, Obj(1)),
         "operation" => (None, Obj(2)),
-        "insertId"
-        | "receiveTimestamp"
-        | "labels"
-        | "protoPayload"
-        | "records"
-        | "items"
-        | "@timestamp"
-        | "data_stream"
-        | "event"
-        | "kubernetes"
-        | "ecs"
-        | "event.dataset"
-        | "data_stream.dataset"
-        | "category"
-        | "operationName"
-        | "resourceId"
-        | "time"
-        | "rule"
-        | "output"
-        | "priority"
-        | "node_name" => (None, Foreign),
-        k if k.starts_with("process_") => (None, Foreign),
+        k if foreign_member(k) => (None, Foreign),
         _ => (None, Other),
     }
+}
+
+/// Top-level members that mean "not a plain audit Event" (GKE, AKS, EventList, ECS, Falco,
+/// Tetragon records): the paths that read plain Events leave such records to the tree path.
+pub(crate) fn foreign_member(key: &str) -> bool {
+    matches!(
+        key,
+        "insertId"
+            | "receiveTimestamp"
+            | "labels"
+            | "protoPayload"
+            | "records"
+            | "items"
+            | "@timestamp"
+            | "data_stream"
+            | "event"
+            | "kubernetes"
+            | "ecs"
+            | "event.dataset"
+            | "data_stream.dataset"
+            | "category"
+            | "operationName"
+            | "resourceId"
+            | "time"
+            | "rule"
+            | "output"
+            | "priority"
+            | "node_name"
+    ) || key.starts_with("process_")
 }
 
 /// The plan of the fast path for a set of requested fields.

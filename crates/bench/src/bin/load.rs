@@ -16,7 +16,7 @@ mod report;
 #[path = "../load/server.rs"]
 mod server;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -110,25 +110,6 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
-fn locate_crowsnest(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
-    if let Some(p) = explicit {
-        if p.is_file() {
-            return Ok(p.to_path_buf());
-        }
-        bail!("--crowsnest {}: no such file", p.display());
-    }
-    let exe = std::env::current_exe().context("locating this executable")?;
-    let candidate = exe.with_file_name("crowsnest");
-    if candidate.is_file() {
-        return Ok(candidate);
-    }
-    bail!(
-        "no crowsnest binary next to {}: build both with `cargo build --release -p crowsnest -p bench` \
-         (or pass --crowsnest PATH)",
-        exe.display()
-    )
-}
-
 fn main() -> ExitCode {
     let args = Args::parse();
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
@@ -151,7 +132,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     if args.clients == 0 {
         bail!("--clients must be at least 1");
     }
-    let bin = locate_crowsnest(args.crowsnest.as_deref())?;
+    let bin = bench::hunt::locate_crowsnest(args.crowsnest.as_deref())?;
     let rules = if args.no_rules {
         Rules::None
     } else if args.rules.is_empty() {

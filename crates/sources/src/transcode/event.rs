@@ -27,34 +27,10 @@ use super::json::{
     self, Fail, Keys, Members, R, Run, Seen, after_item, decode_str, member_key, opt, write_key, write_str,
 };
 
-/// Top-level members that mean "not a plain audit Event" (or need pipeline steps this path does
-/// not take): the tree path handles the record.
+/// Top-level members that mean "not a plain audit Event", and `resource` (GKE's, whose
+/// pipeline steps this path does not take): the tree path handles the record.
 fn foreign(key: &str) -> bool {
-    matches!(
-        key,
-        "insertId"
-            | "receiveTimestamp"
-            | "labels"
-            | "protoPayload"
-            | "resource"
-            | "records"
-            | "items"
-            | "@timestamp"
-            | "data_stream"
-            | "event"
-            | "kubernetes"
-            | "ecs"
-            | "event.dataset"
-            | "data_stream.dataset"
-            | "category"
-            | "operationName"
-            | "resourceId"
-            | "time"
-            | "rule"
-            | "output"
-            | "priority"
-            | "node_name"
-    ) || key.starts_with("process_")
+    key == "resource" || crate::fast::foreign_member(key)
 }
 
 /// `event.ingested` and `@timestamp` text, the second's kept for the next record (events come
