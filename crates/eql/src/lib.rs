@@ -41,7 +41,7 @@ pub use diagnostic::Diagnostic;
 pub use engine::Engine;
 pub use expr::FieldMemo;
 
-use analyze::{Analyzer, Plan};
+use analyze::{Analyzer, Filter, Plan, StagePlan};
 use ast::Pipe;
 
 /// A compiled query: cheap to clone, shareable across threads.
@@ -159,8 +159,13 @@ impl Query {
     /// Could this document match any stage (or the `until` condition) of the query? Sound: a
     /// document for which this is false can be dropped without changing any result.
     pub fn prefilter(&self, doc: &Document) -> bool {
+        self.any_part(|f| f.matches(doc), |s| s.accepts(doc))
+    }
+
+    /// Whether the event filter, or any stage of a sequence or sample, accepts.
+    fn any_part(&self, event: impl Fn(&Filter) -> bool, stage: impl Fn(&StagePlan) -> bool) -> bool {
         match &self.inner.plan {
-            Plan::Event(f) => f.matches(doc),
+            Plan::Event(f) => event(f),
             Plan::Sequence {
                 stages,
                 missing,
@@ -170,28 +175,15 @@ impl Query {
                 .iter()
                 .chain(missing.iter().map(|(_, s)| s))
                 .chain(until)
-                .any(|s| s.accepts(doc)),
-            Plan::Sample { stages } => stages.iter().any(|s| s.accepts(doc)),
+                .any(stage),
+            Plan::Sample { stages } => stages.iter().any(stage),
         }
     }
 
     /// [`Query::prefilter`] reading fields through `memo`, which several queries evaluated
     /// on the same document share (see [`FieldMemo`]).
     pub fn prefilter_memo<'d>(&self, doc: &'d Document, memo: &FieldMemo<'d>) -> bool {
-        match &self.inner.plan {
-            Plan::Event(f) => f.matches_memo(doc, memo),
-            Plan::Sequence {
-                stages,
-                missing,
-                until,
-                ..
-            } => stages
-                .iter()
-                .chain(missing.iter().map(|(_, s)| s))
-                .chain(until)
-                .any(|s| s.accepts_memo(doc, memo)),
-            Plan::Sample { stages } => stages.iter().any(|s| s.accepts_memo(doc, memo)),
-        }
+        self.any_part(|f| f.matches_memo(doc, memo), |s| s.accepts_memo(doc, memo))
     }
 
     /// A streaming engine for this query.
