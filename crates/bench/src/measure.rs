@@ -34,6 +34,21 @@ pub struct Measure {
 }
 
 impl Measure {
+    /// The figures of an in-process pass: its counts, timed by `sw` (stopped here).
+    pub fn counted(bytes: u64, events: u64, bad: u64, sw: Stopwatch) -> Measure {
+        let (wall_secs, cpu_secs) = sw.stop();
+        Measure {
+            bytes,
+            events,
+            bad,
+            wall_secs,
+            cpu_secs,
+            ..Measure::default()
+        }
+    }
+}
+
+impl Measure {
     /// Throughput in MB (10^6 bytes) per wall-clock second.
     pub fn mb_per_sec(&self) -> f64 {
         self.bytes as f64 / MB / self.wall_secs.max(1e-9)

@@ -27,15 +27,7 @@ pub fn normalize(path: &Path) -> anyhow::Result<Measure> {
             Err(_) => bad += 1,
         }
     }
-    let (wall_secs, cpu_secs) = sw.stop();
-    Ok(Measure {
-        bytes,
-        events,
-        bad,
-        wall_secs,
-        cpu_secs,
-        ..Measure::default()
-    })
+    Ok(Measure::counted(bytes, events, bad, sw))
 }
 
 /// How `normalize_ecs` turns records into ECS JSON text.
@@ -97,13 +89,5 @@ pub fn normalize_ecs(path: &Path, how: EcsPath, fields: Option<&str>) -> anyhow:
             }
         }
     }
-    let (wall_secs, cpu_secs) = sw.stop();
-    Ok(Measure {
-        bytes,
-        events,
-        bad,
-        wall_secs,
-        cpu_secs,
-        ..Measure::default()
-    })
+    Ok(Measure::counted(bytes, events, bad, sw))
 }

@@ -85,15 +85,7 @@ pub fn parse_only(path: &Path, mode: ParseMode) -> std::io::Result<Measure> {
             })?
         }
     };
-    let (wall_secs, cpu_secs) = sw.stop();
-    Ok(Measure {
-        bytes,
-        events,
-        bad,
-        wall_secs,
-        cpu_secs,
-        ..Measure::default()
-    })
+    Ok(Measure::counted(bytes, events, bad, sw))
 }
 
 /// The same lookups as the `get_many` pass, by walking the object's entries lazily (values not
