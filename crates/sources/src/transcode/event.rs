@@ -647,44 +647,31 @@ fn write_document(
         out.push(b'}');
     }
     if need(fields::TIMESTAMP) {
-        out.extend_from_slice(br#","@timestamp":"#);
-        let at = rec.open(out, 0, "@timestamp");
-        out.push(b'"');
-        clock.write_millis(agent_ts, out);
-        out.push(b'"');
-        rec.close(at, out);
+        rec.member(out, br#","@timestamp":"#, 0, "@timestamp", |out, _| {
+            out.push(b'"');
+            clock.write_millis(agent_ts, out);
+            out.push(b'"');
+        });
     }
     if need(fields::ECS) {
-        out.extend_from_slice(br#","ecs":"#);
-        let ecs = rec.open(out, 0, "ecs");
-        out.extend_from_slice(br#"{"version":"#);
-        let at = rec.open(out, 1, "version");
-        out.push(b'"');
-        out.extend_from_slice(audit::ECS_VERSION.as_bytes());
-        out.push(b'"');
-        rec.close(at, out);
-        out.push(b'}');
-        rec.close(ecs, out);
+        rec.member(out, br#","ecs":"#, 0, "ecs", |out, rec| {
+            rec.member(out, br#"{"version":"#, 1, "version", |out, _| {
+                write_str(out, audit::ECS_VERSION)
+            });
+            out.push(b'}');
+        });
     }
     if need(fields::DATA_STREAM) {
-        out.extend_from_slice(br#","data_stream":"#);
-        let ds = rec.open(out, 0, "data_stream");
-        out.extend_from_slice(br#"{"dataset":"#);
-        let at = rec.open(out, 1, "dataset");
-        out.push(b'"');
-        out.extend_from_slice(audit::DATASET.as_bytes());
-        out.push(b'"');
-        rec.close(at, out);
-        out.extend_from_slice(br#","namespace":"#);
-        let at = rec.open(out, 1, "namespace");
-        write_str(out, &ctx.opts.namespace);
-        rec.close(at, out);
-        out.extend_from_slice(br#","type":"#);
-        let at = rec.open(out, 1, "type");
-        out.extend_from_slice(br#""logs""#);
-        rec.close(at, out);
-        out.push(b'}');
-        rec.close(ds, out);
+        rec.member(out, br#","data_stream":"#, 0, "data_stream", |out, rec| {
+            rec.member(out, br#"{"dataset":"#, 1, "dataset", |out, _| {
+                write_str(out, audit::DATASET)
+            });
+            rec.member(out, br#","namespace":"#, 1, "namespace", |out, _| {
+                write_str(out, &ctx.opts.namespace)
+            });
+            rec.member(out, br#","type":"#, 1, "type", |out, _| write_str(out, "logs"));
+            out.push(b'}');
+        });
     }
     Ok(())
 }
@@ -700,6 +687,23 @@ impl Rec<'_> {
             Some(index) => index.open(out.len(), depth, key.len()),
             None => 0,
         }
+    }
+
+    /// Writes a member: `prefix` (`,"key":` or `{"key":`), then its value by `write`, recorded
+    /// as member `key` at `depth`.
+    #[inline]
+    fn member(
+        &mut self,
+        out: &mut Vec<u8>,
+        prefix: &[u8],
+        depth: u32,
+        key: &str,
+        write: impl FnOnce(&mut Vec<u8>, &mut Self),
+    ) {
+        out.extend_from_slice(prefix);
+        let at = self.open(out, depth, key);
+        write(out, self);
+        self.close(at, out);
     }
 
     /// The member's value ends now.
