@@ -7,22 +7,8 @@
 use events::{Document, Value};
 use sources::{Normalizer, Options};
 
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures");
-
-fn files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            files(&p, out);
-        } else {
-            out.push(p);
-        }
-    }
-}
+mod common;
+use common::{FIXTURES, files};
 
 fn fixture_lines() -> Vec<Vec<u8>> {
     let mut paths = Vec::new();

@@ -9,7 +9,8 @@
 use events::{Document, Map, Value};
 use sources::{EcsFormat, Normalizer, Options, Reader};
 
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures");
+mod common;
+use common::{FIXTURES, files};
 
 /// The serialization `crowsnest normalize` used before the transcoder (kept here verbatim as
 /// the reference, independent of the crate's own).
@@ -101,21 +102,6 @@ fn check_with(normalizer: &Normalizer, line: &[u8], sets: &[Option<Vec<String>>]
         }
     }
     served
-}
-
-fn files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            files(&p, out);
-        } else {
-            out.push(p);
-        }
-    }
 }
 
 fn fixture_files() -> Vec<std::path::PathBuf> {
