@@ -37,13 +37,35 @@ enum LineRead {
     Eof,
 }
 
+/// Where the current record's bytes are.
+#[derive(Clone, Copy)]
+enum Held {
+    /// `data[start..end]`: a line as it was read (the usual case, no copy).
+    Data(usize, usize),
+    /// [`Framer::record`]: assembled or copied.
+    Record,
+}
+
+/// Bytes read at a time: small for the first reads of an input (many inputs are small files),
+/// doubling up to the most; the buffer grows beyond it only for a line longer than it.
+const FIRST_READ: usize = 64 << 10;
+const MOST_READ: usize = 1 << 20;
+
 pub(crate) struct Framer {
     reader: Box<dyn BufRead + Send>,
     max: usize,
     line_no: u64,
-    buf: Vec<u8>,
-    /// The current record (a line, or several for a multi-line document).
-    pub(crate) record: Vec<u8>,
+    /// Bytes read from `reader`: `data[pos..filled]` are not consumed yet.
+    data: Vec<u8>,
+    pos: usize,
+    filled: usize,
+    eof: bool,
+    read_size: usize,
+    /// The last line read: `data[line.0..line.1]`, without its newline.
+    line: (usize, usize),
+    /// A record that is not one line as read (several lines, or a line a BOM was cut from).
+    record: Vec<u8>,
+    held: Held,
     /// A line read while assembling a multi-line record that belongs to the next record.
     pushback: Option<(u64, Vec<u8>)>,
     gzip: bool,
@@ -56,11 +78,25 @@ impl Framer {
             reader,
             max,
             line_no: 0,
-            buf: Vec::with_capacity(64 * 1024),
-            record: Vec::with_capacity(64 * 1024),
+            data: Vec::new(),
+            pos: 0,
+            filled: 0,
+            eof: false,
+            read_size: FIRST_READ,
+            line: (0, 0),
+            record: Vec::new(),
+            held: Held::Record,
             pushback: None,
             gzip,
             done: false,
+        }
+    }
+
+    /// The bytes of the record [`Framer::next`] returned last.
+    pub(crate) fn record(&self) -> &[u8] {
+        match self.held {
+            Held::Data(start, end) => &self.data[start..end],
+            Held::Record => &self.record,
         }
     }
 
@@ -72,50 +108,61 @@ impl Framer {
         }
     }
 
-    /// Reads one line into `self.buf` (without the newline), at most `max` bytes.
+    /// Reads one line (without the newline) into `self.line`, at most `max` bytes: the bytes
+    /// of a longer line are dropped as they come.
     fn read_line(&mut self) -> Result<LineRead, io::Error> {
-        self.buf.clear();
-        let mut total: u64 = 0;
-        let mut overflow = false;
-        let mut any = false;
+        // Unread bytes already searched for a newline, and bytes of an over-long line dropped.
+        let mut scanned = self.pos;
+        let mut dropped: u64 = 0;
         loop {
-            let avail = match self.reader.fill_buf() {
-                Ok(b) => b,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            };
-            if avail.is_empty() {
-                return Ok(if !any {
-                    LineRead::Eof
-                } else if overflow {
-                    LineRead::TooLong(total)
-                } else {
-                    LineRead::Line
-                });
+            if let Some(i) = memchr(b'\n', &self.data[scanned..self.filled]) {
+                let (start, end) = (self.pos, scanned + i);
+                self.pos = end + 1;
+                return Ok(self.line_at(start, end, dropped));
             }
-            any = true;
-            let (chunk, consumed, end) = match memchr(b'\n', avail) {
-                Some(i) => (&avail[..i], i + 1, true),
-                None => (avail, avail.len(), false),
-            };
-            total += chunk.len() as u64;
-            if !overflow {
-                if self.buf.len() + chunk.len() > self.max {
-                    overflow = true;
-                    self.buf.clear();
-                } else {
-                    self.buf.extend_from_slice(chunk);
+            if self.eof {
+                if self.pos == self.filled && dropped == 0 {
+                    return Ok(LineRead::Eof);
                 }
+                let (start, end) = (self.pos, self.filled);
+                self.pos = self.filled;
+                return Ok(self.line_at(start, end, dropped));
             }
-            self.reader.consume(consumed);
-            if end {
-                return Ok(if overflow {
-                    LineRead::TooLong(total)
-                } else {
-                    LineRead::Line
-                });
+            if self.filled - self.pos > self.max {
+                dropped += (self.filled - self.pos) as u64;
+                self.pos = self.filled;
             }
+            // Keep the unfinished line at the front and read after it.
+            self.data.copy_within(self.pos..self.filled, 0);
+            self.filled -= self.pos;
+            self.pos = 0;
+            scanned = self.filled;
+            if self.data.len() - self.filled < self.read_size / 2 {
+                self.data.resize(self.filled + self.read_size, 0);
+            }
+            self.read_size = (self.read_size * 2).min(MOST_READ);
+            let n = loop {
+                match self.reader.read(&mut self.data[self.filled..]) {
+                    Ok(n) => break n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e),
+                }
+            };
+            if n == 0 {
+                self.eof = true;
+            }
+            self.filled += n;
         }
+    }
+
+    /// A line found at `data[start..end]`, after `dropped` bytes of it were dropped.
+    fn line_at(&mut self, start: usize, end: usize, dropped: u64) -> LineRead {
+        let len = (end - start) as u64 + dropped;
+        if len > self.max as u64 {
+            return LineRead::TooLong(len);
+        }
+        self.line = (start, end);
+        LineRead::Line
     }
 
     /// The next record or error.
@@ -124,8 +171,8 @@ impl Framer {
             if self.done {
                 return Frame::Eof;
             }
-            let (line, first) = match self.pushback.take() {
-                Some((line, bytes)) => (line, bytes),
+            let (line, pushed) = match self.pushback.take() {
+                Some((line, bytes)) => (line, Some(bytes)),
                 None => match self.read_line() {
                     Ok(LineRead::Eof) => {
                         self.done = true;
@@ -140,7 +187,7 @@ impl Framer {
                     }
                     Ok(LineRead::Line) => {
                         self.line_no += 1;
-                        (self.line_no, std::mem::take(&mut self.buf))
+                        (self.line_no, None)
                     }
                     Err(e) => {
                         self.done = true;
@@ -151,38 +198,44 @@ impl Framer {
                     }
                 },
             };
-            // A UTF-8 byte order mark at the start of an input is not part of the record.
-            let first_bytes: &[u8] = if line == 1 {
-                first.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&first)
-            } else {
-                &first
+            let bytes: &[u8] = match &pushed {
+                Some(b) => b,
+                None => &self.data[self.line.0..self.line.1],
             };
-            let trimmed = first_bytes.trim_ascii();
-            if trimmed.is_empty() {
-                self.buf = first;
+            // The record inside the line: a UTF-8 byte order mark at the start of an input is
+            // not part of it, nor is surrounding whitespace.
+            let mut a = if line == 1 && bytes.starts_with(b"\xEF\xBB\xBF") {
+                3
+            } else {
+                0
+            };
+            let mut b = bytes.len();
+            while a < b && bytes[a].is_ascii_whitespace() {
+                a += 1;
+            }
+            while b > a && bytes[b - 1].is_ascii_whitespace() {
+                b -= 1;
+            }
+            if a == b {
                 continue;
             }
+            let trimmed = &bytes[a..b];
             // A complete JSON line ends with its closing bracket: no need to scan it.
             let closed = matches!(trimmed[trimmed.len() - 1], b'}' | b']');
             let depth = if closed { 0 } else { open_depth(trimmed) };
-            if depth <= 0 || !matches!(trimmed[0], b'{' | b'[') {
-                if trimmed.len() == first.len() {
-                    // The line is the record as it is (the usual case): hand the buffer over
-                    // instead of copying it, and read the next line into the old record's.
-                    let mut old = std::mem::replace(&mut self.record, first);
-                    old.clear();
-                    self.buf = old;
-                } else {
-                    self.record.clear();
-                    self.record.extend_from_slice(trimmed);
-                    self.buf = first;
-                }
+            let complete = depth <= 0 || !matches!(trimmed[0], b'{' | b'[');
+            if complete && pushed.is_none() {
+                // The line is the record (the usual case): handed out where it was read.
+                self.held = Held::Data(self.line.0 + a, self.line.0 + b);
+                return Frame::Record { line };
+            }
+            self.record.clear();
+            self.record.extend_from_slice(trimmed);
+            self.held = Held::Record;
+            if complete {
                 return Frame::Record { line };
             }
             // An unfinished document: assemble the following lines.
-            self.record.clear();
-            self.record.extend_from_slice(trimmed);
-            self.buf = first;
             return self.assemble(line, depth);
         }
     }
@@ -212,10 +265,10 @@ impl Framer {
                     };
                 }
             }
-            let line = &self.buf;
+            let line = &self.data[self.line.0..self.line.1];
             let continues = line.is_empty() || matches!(line[0], b' ' | b'\t' | b'\r' | b'}' | b']');
             if !continues {
-                self.pushback = Some((self.line_no, std::mem::take(&mut self.buf)));
+                self.pushback = Some((self.line_no, line.to_vec()));
                 return Frame::Error {
                     line: start,
                     reason: "incomplete JSON: the record is not closed before the next record".to_string(),
@@ -279,7 +332,7 @@ mod tests {
         let mut out = Vec::new();
         loop {
             match f.next() {
-                Frame::Record { line } => out.push(format!("{line}:{}", String::from_utf8_lossy(&f.record))),
+                Frame::Record { line } => out.push(format!("{line}:{}", String::from_utf8_lossy(f.record()))),
                 Frame::Error { line, reason } => out.push(format!("{line}!{reason}")),
                 Frame::Fatal { line, reason } => out.push(format!("{line}!!{reason}")),
                 Frame::Eof => return out,
@@ -318,6 +371,82 @@ mod tests {
         assert_eq!(got.len(), 2);
         assert!(got[0].starts_with("1!incomplete JSON"), "{got:?}");
         assert_eq!(got[1], "2:{\"c\":1}");
+    }
+
+    /// A reader that hands out at most `step` bytes per read, to cut lines at every place.
+    struct Trickle {
+        data: Vec<u8>,
+        at: usize,
+        step: usize,
+    }
+
+    impl io::Read for Trickle {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.step.min(buf.len()).min(self.data.len() - self.at);
+            buf[..n].copy_from_slice(&self.data[self.at..self.at + n]);
+            self.at += n;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn lines_across_reads_and_buffer_growth_come_out_whole() {
+        // Lines from empty to several times the first read size, some over the limit, read in
+        // pieces of every size class; the last line has no newline.
+        let max = 300_000;
+        let lens = [
+            0usize, 1, 7, 100, 65_535, 65_536, 70_000, 1, 299_999, 300_000, 300_001, 5, 1_000_000, 3, 200_000,
+        ];
+        let mut text = Vec::new();
+        let mut want = Vec::new();
+        for (i, &len) in lens.iter().enumerate() {
+            let body: Vec<u8> = (0..len).map(|k| b'a' + ((i + k) % 26) as u8).collect();
+            let line = i as u64 + 1;
+            if len == 0 {
+                // blank: no record
+            } else if len > max {
+                want.push(format!(
+                    "{line}!line of {len} bytes exceeds the limit of {max} bytes"
+                ));
+            } else {
+                want.push(format!("{line}:{}", String::from_utf8_lossy(&body)));
+            }
+            text.extend_from_slice(&body);
+            if i + 1 < lens.len() {
+                text.push(b'\n');
+            }
+        }
+        for step in [1 << 20, 65_536, 4097, 13] {
+            let reader = io::BufReader::with_capacity(
+                1024,
+                Trickle {
+                    data: text.clone(),
+                    at: 0,
+                    step,
+                },
+            );
+            let mut f = Framer::new(Box::new(reader), max, false);
+            let mut got = Vec::new();
+            loop {
+                match f.next() {
+                    Frame::Record { line } => {
+                        got.push(format!("{line}:{}", String::from_utf8_lossy(f.record())))
+                    }
+                    Frame::Error { line, reason } => got.push(format!("{line}!{reason}")),
+                    Frame::Fatal { line, reason } => got.push(format!("{line}!!{reason}")),
+                    Frame::Eof => break,
+                }
+            }
+            assert_eq!(got.len(), want.len(), "step {step}");
+            for (g, w) in got.iter().zip(&want) {
+                assert!(
+                    g == w,
+                    "step {step}: {} != {}",
+                    &g[..g.len().min(60)],
+                    &w[..w.len().min(60)]
+                );
+            }
+        }
     }
 
     #[test]

@@ -333,9 +333,9 @@ pub(crate) fn normalize_bytes(
     parser: JsonParser,
 ) -> Result<Vec<Document>, String> {
     let line = util::trim_ascii(line);
-    let text = match std::str::from_utf8(line) {
+    let text = match util::utf8(line) {
         Ok(text) => text,
-        Err(e) => return Err(format!("invalid UTF-8 at byte {}", e.valid_up_to())),
+        Err(at) => return Err(format!("invalid UTF-8 at byte {at}")),
     };
     if parser == JsonParser::Sonic
         && let Some(plan) = &ctx.fast

@@ -181,7 +181,7 @@ impl Reader {
                 Lines::Parallel(Parallel::start(records, work, self.workers))
             } else {
                 Lines::Serial {
-                    records,
+                    records: Box::new(records),
                     normalizer: self.normalizer.clone(),
                     pending: None,
                 }
@@ -325,7 +325,7 @@ impl Records {
                     self.current = None;
                     return Some(Err(e));
                 }
-                Frame::Record { line } => return Some(Ok(f(&cur.name, line, &cur.framer.record))),
+                Frame::Record { line } => return Some(Ok(f(&cur.name, line, cur.framer.record()))),
             }
         }
     }
@@ -582,7 +582,7 @@ fn write_record(
 /// Where [`EcsLines`] gets its lines.
 enum Lines {
     Serial {
-        records: Records,
+        records: Box<Records>,
         normalizer: Arc<Normalizer>,
         /// An error found after the lines of the chunk handed out.
         pending: Option<InputError>,

@@ -188,8 +188,26 @@ fn specials_in_16(b: &[u8], i: usize) -> (u32, u32) {
 }
 
 /// [`skip_string`] that also says which escapes the string has.
-#[inline]
-pub(crate) fn string_end(b: &[u8], mut i: usize) -> Option<(usize, Escapes)> {
+///
+/// Most strings of an audit event (keys, verbs, names) end within sixteen bytes without an
+/// escape: that case is decided here, inlined into the caller; the rest goes on in
+/// [`string_end_rest`], out of line.
+#[inline(always)]
+pub(crate) fn string_end(b: &[u8], i: usize) -> Option<(usize, Escapes)> {
+    if i + 16 <= b.len() {
+        let (quote, other) = specials_in_16(b, i);
+        if quote < other {
+            return Some((i + quote as usize + 1, Escapes::None));
+        }
+        // Plain up to the first escape or control character (16: none in these bytes).
+        return string_end_rest(b, i + other as usize);
+    }
+    string_end_rest(b, i)
+}
+
+/// [`string_end`] for strings that are long, escaped, or near the end of the input.
+#[inline(never)]
+fn string_end_rest(b: &[u8], mut i: usize) -> Option<(usize, Escapes)> {
     let mut escaped = Escapes::None;
     loop {
         // Plain runs sixteen, then eight bytes at a time.

@@ -1,11 +1,21 @@
-//! Small helpers over [`events::Map`]: dotted-path get/set as ingest processors see fields,
-//! and the empty-value pruning Elastic's pipelines end with.
+//! Small helpers: the UTF-8 check of records, and over [`events::Map`] the dotted-path get/set
+//! ingest processors see fields with and the empty-value pruning Elastic's pipelines end with.
 
 use events::{Map, Value};
 
 /// The bytes without leading/trailing ASCII whitespace (incl. `\r`).
 pub(crate) fn trim_ascii(b: &[u8]) -> &[u8] {
     b.trim_ascii()
+}
+
+/// The bytes as text, or the offset of the first byte that is not valid UTF-8. Valid input
+/// (nearly every line) is checked with SIMD; the offset comes from the standard library.
+#[inline]
+pub(crate) fn utf8(b: &[u8]) -> Result<&str, usize> {
+    match simdutf8::basic::from_utf8(b) {
+        Ok(text) => Ok(text),
+        Err(_) => std::str::from_utf8(b).map_err(|e| e.valid_up_to()),
+    }
 }
 
 /// The value at a dotted path of nested objects (`a.b.c`), as an ingest processor reads it.

@@ -96,7 +96,7 @@ impl Normalizer {
         if !format.transcodes() || self.opts.fields.is_some() || self.opts.preserve_original {
             return false;
         }
-        let Ok(text) = std::str::from_utf8(crate::util::trim_ascii(line)) else {
+        let Ok(text) = crate::util::utf8(crate::util::trim_ascii(line)) else {
             return false;
         };
         // Offsets are kept as u32.
