@@ -233,12 +233,23 @@ const MAX_COMBINATIONS: usize = 4096;
 impl Expr {
     /// True when the condition holds (null counts as false).
     pub fn test(&self, doc: &Document) -> bool {
-        truth(&self.eval(doc)) == Some(true)
+        self.holds(doc, None)
     }
 
     /// [`Expr::test`] reading fields through `memo`.
     pub fn test_memo<'d>(&self, doc: &'d Document, memo: &FieldMemo<'d>) -> bool {
-        truth(&self.eval_memo(doc, memo)) == Some(true)
+        self.holds(doc, Some(memo))
+    }
+
+    /// Whether the condition is true. Only truth matters here, so `and` stops at the first
+    /// side that is not true (null or false: either way the whole is not true) and `or` at the
+    /// first that is; [`Expr::ev`] must go on past a null side to tell null from false.
+    fn holds<'d>(&self, doc: &'d Document, memo: Option<&FieldMemo<'d>>) -> bool {
+        match self {
+            Expr::And(a, b) => a.holds(doc, memo) && b.holds(doc, memo),
+            Expr::Or(a, b) => a.holds(doc, memo) || b.holds(doc, memo),
+            other => truth(&other.ev(doc, memo)) == Some(true),
+        }
     }
 
     pub fn eval<'a>(&'a self, doc: &'a Document) -> Vals<'a> {
@@ -867,5 +878,50 @@ mod str_set_tests {
         assert!(StrSet::new(&uni, true).is_none());
         assert!(StrSet::new(&uni, false).is_some());
         assert!(StrSet::new(&[Expr::Const(Const::Int(1))], false).is_none());
+    }
+}
+
+#[cfg(test)]
+mod holds_tests {
+    use super::*;
+
+    /// The short-circuit truth test agrees with the three-valued evaluation on every
+    /// combination of true, false and null operands under `and`, `or` and `not`, nested.
+    #[test]
+    fn holds_agrees_with_three_valued_evaluation() {
+        let doc = Document::from_json(r#"{"t":1,"f":0}"#).unwrap();
+        // operands: true, false, null (a missing field compared)
+        let leaf = |name: &str| {
+            Expr::Cmp(
+                CmpOp::Eq,
+                Box::new(Expr::Field(Arc::from(name))),
+                Box::new(Expr::Const(Const::Int(1))),
+                CmpMode::Plain,
+            )
+        };
+        let leaves = || vec![leaf("t"), leaf("f"), leaf("missing")];
+        let mut exprs = leaves();
+        for _ in 0..2 {
+            let mut next = Vec::new();
+            for a in &exprs {
+                next.push(Expr::Not(Box::new(a.clone())));
+                for b in leaves() {
+                    next.push(Expr::And(Box::new(a.clone()), Box::new(b.clone())));
+                    next.push(Expr::Or(Box::new(a.clone()), Box::new(b.clone())));
+                    next.push(Expr::And(Box::new(b.clone()), Box::new(a.clone())));
+                    next.push(Expr::Or(Box::new(b), Box::new(a.clone())));
+                }
+            }
+            exprs.extend(next);
+        }
+        assert!(exprs.len() > 300);
+        for e in &exprs {
+            assert_eq!(e.test(&doc), truth(&e.eval(&doc)) == Some(true), "{e:?}");
+        }
+        // null and true is not true; null or true is
+        let and = Expr::And(Box::new(leaf("missing")), Box::new(leaf("t")));
+        let or = Expr::Or(Box::new(leaf("missing")), Box::new(leaf("t")));
+        assert!(!and.test(&doc));
+        assert!(or.test(&doc));
     }
 }
