@@ -224,19 +224,33 @@ impl Hunt {
 
     /// Feeds one event; `emit` receives every alert raised as a consequence.
     pub fn push(&mut self, doc: Document, emit: &mut dyn FnMut(Map)) {
+        let time = event_time(&doc, &crate::order::ORDER_FIELDS);
+        self.push_at(time, doc, emit);
+    }
+
+    /// [`Hunt::push`] of an event whose time by [`crate::order::ORDER_FIELDS`] is known
+    /// (as [`crate::OrderedEvents`] gives it): rules timed by the same fields reuse it.
+    pub fn push_at(&mut self, time: Option<i64>, doc: Document, emit: &mut dyn FnMut(Map)) {
         self.events += 1;
         if (self.opts.from.is_some() || self.opts.to.is_some())
-            && let Some(t) = event_time(&doc, &crate::order::ORDER_FIELDS)
+            && let Some(t) = time
             && (self.opts.from.is_some_and(|f| t < f) || self.opts.to.is_some_and(|to| t >= to))
         {
             self.out_of_range += 1;
             return;
         }
-        // Each distinct rule time field is read once per event.
+        // Each distinct rule time field is read once per event; `[field, @timestamp]` is the
+        // order itself when the field is the first order field.
         let times: SmallVec<[Option<i64>; 2]> = self
             .time_fields
             .iter()
-            .map(|f| event_time(&doc, &[f.as_str(), "@timestamp"]))
+            .map(|f| {
+                if f == crate::order::ORDER_FIELDS[0] {
+                    time
+                } else {
+                    event_time(&doc, &[f.as_str(), "@timestamp"])
+                }
+            })
             .collect();
         // EQL engines keep events; they share one copy, made only if one of them wants it.
         let mut shared: Option<Arc<Document>> = None;

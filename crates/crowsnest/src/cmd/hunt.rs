@@ -163,7 +163,7 @@ fn hunt(args: &Args) -> anyhow::Result<ExitCode> {
     let mut n = 0u64;
     for item in stream.by_ref() {
         match item {
-            Ordered::Event(_, doc) => hunt.push(doc, &mut emit),
+            Ordered::Event(t, doc) => hunt.push_at(Some(t), doc, &mut emit),
             Ordered::Untimed(_) => untimed += 1,
             Ordered::Error(e) => bad.report(&e)?,
         }
