@@ -2,6 +2,7 @@
 //! ES|QL's null and multi-value rules: operators and single-value functions return null (and
 //! record a warning) on a multi-valued input; `AND`/`OR`/`NOT` use three-valued logic.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -196,6 +197,19 @@ impl Ex {
         }
     }
 
+    /// [`Ex::eval`] that lends a literal or a column's cell instead of cloning it (keyword
+    /// cells are reference-counted: a clone and its drop are two atomic operations).
+    fn eval_ref<'r>(&'r self, row: &'r [Val], cx: &mut Ctx) -> Cow<'r, Val> {
+        match &self.kind {
+            ExK::Lit(v) => Cow::Borrowed(v),
+            ExK::Col(i) => match row.get(*i) {
+                Some(v) => Cow::Borrowed(v),
+                None => Cow::Owned(Val::Null),
+            },
+            _ => Cow::Owned(self.eval(row, cx)),
+        }
+    }
+
     pub fn eval(&self, row: &[Val], cx: &mut Ctx) -> Val {
         match &self.kind {
             ExK::Lit(v) => v.clone(),
@@ -265,10 +279,10 @@ impl Ex {
                 Val::Period(m, d) => Val::Period(-m, -d),
                 _ => Val::Null,
             },
-            ExK::IsNull(e, negated) => Val::Bool(e.eval(row, cx).is_null() != *negated),
+            ExK::IsNull(e, negated) => Val::Bool(e.eval_ref(row, cx).is_null() != *negated),
             ExK::Cmp(op, a, b) => {
-                let x = a.eval(row, cx);
-                let y = b.eval(row, cx);
+                let x = a.eval_ref(row, cx);
+                let y = b.eval_ref(row, cx);
                 if x.is_multi() || y.is_multi() {
                     cx.warnings.add(&self.loc, MV_WARNING);
                     return Val::Null;
@@ -305,7 +319,7 @@ impl Ex {
                 }
             }
             ExK::In(e, list) => {
-                let x = e.eval(row, cx);
+                let x = e.eval_ref(row, cx);
                 if x.is_null() {
                     return Val::Null;
                 }
@@ -315,7 +329,7 @@ impl Ex {
                 }
                 let mut saw_null = false;
                 for item in list {
-                    let y = item.eval(row, cx);
+                    let y = item.eval_ref(row, cx);
                     if y.is_multi() {
                         cx.warnings.add(&self.loc, MV_WARNING);
                         saw_null = true;
@@ -329,8 +343,8 @@ impl Ex {
                 }
                 if saw_null { Val::Null } else { Val::Bool(false) }
             }
-            ExK::Like(e, res) => match e.eval(row, cx) {
-                Val::Str(s) => Val::Bool(res.iter().any(|r| r.is_match(&s))),
+            ExK::Like(e, res) => match &*e.eval_ref(row, cx) {
+                Val::Str(s) => Val::Bool(res.iter().any(|r| r.is_match(s))),
                 Val::Multi(_) => {
                     cx.warnings.add(&self.loc, MV_WARNING);
                     Val::Null
