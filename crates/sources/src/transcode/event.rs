@@ -313,31 +313,49 @@ impl<'a> Sources<'a> {
     /// Notes a top-level member; `Fail` for members of other shapes.
     /// `checked`: the member's own checks were made as it was written.
     fn note(&mut self, key: &'a str, raw: &'a str, checked: bool, keys: &mut Keys) -> R<()> {
-        if foreign(key) {
-            return Err(Fail);
+        /// Where a member's raw value is kept.
+        enum Keep {
+            Kind,
+            Verb,
+            UserAgent,
+            SourceIps,
+            ApiVersion,
+            Nothing,
         }
-        if matches!(
-            key,
-            "auditID" | "verb" | "requestURI" | "stage" | "objectRef" | "requestReceivedTimestamp"
-        ) {
-            self.audit_keys += 1;
-        }
-        if key == "stageTimestamp" {
-            self.stage_present = true;
-        }
+        // One match for all the key's roles (this runs for every top-level member).
+        let keep = match key {
+            "verb" => {
+                self.audit_keys += 1;
+                Keep::Verb
+            }
+            "auditID" | "requestURI" | "stage" | "objectRef" | "requestReceivedTimestamp" => {
+                self.audit_keys += 1;
+                Keep::Nothing
+            }
+            "stageTimestamp" => {
+                self.stage_present = true;
+                Keep::Nothing
+            }
+            "kind" => Keep::Kind,
+            "userAgent" => Keep::UserAgent,
+            "sourceIPs" => Keep::SourceIps,
+            "apiVersion" => Keep::ApiVersion,
+            k if foreign(k) => return Err(Fail),
+            _ => Keep::Nothing,
+        };
         if is_null(raw) {
             return Ok(());
         }
         if !checked {
             self.check(key, raw, keys)?;
         }
-        let slot = match key {
-            "kind" => &mut self.kind,
-            "verb" => &mut self.verb,
-            "userAgent" => &mut self.user_agent,
-            "sourceIPs" => &mut self.source_ips,
-            "apiVersion" => &mut self.api_version,
-            _ => return Ok(()),
+        let slot = match keep {
+            Keep::Kind => &mut self.kind,
+            Keep::Verb => &mut self.verb,
+            Keep::UserAgent => &mut self.user_agent,
+            Keep::SourceIps => &mut self.source_ips,
+            Keep::ApiVersion => &mut self.api_version,
+            Keep::Nothing => return Ok(()),
         };
         *slot = Some(raw);
         Ok(())
