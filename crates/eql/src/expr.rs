@@ -202,14 +202,21 @@ impl<'d> FieldMemo<'d> {
         FieldMemo::default()
     }
 
-    fn get(&self, path: &Arc<str>, doc: &'d Document) -> Vals<'d> {
+    /// The field's values, copied out at the caller's (shorter) lifetime in one pass: `Vals`
+    /// is invariant in its lifetime, so a clone of the stored values would need a second copy.
+    fn get<'a>(&self, path: &Arc<str>, doc: &'d Document) -> Vals<'a>
+    where
+        'd: 'a,
+    {
         let key = Arc::as_ptr(path) as *const u8 as usize;
+        let copy = |v: &Vals<'d>| -> Vals<'a> { v.iter().map(|s| -> Scalar<'a> { s.clone() }).collect() };
         if let Some((_, v)) = self.read.borrow().iter().find(|(k, _)| *k == key) {
-            return v.clone();
+            return copy(v);
         }
         let v = field_vals(path, doc);
-        self.read.borrow_mut().push((key, v.clone()));
-        v
+        let out = copy(&v);
+        self.read.borrow_mut().push((key, v));
+        out
     }
 }
 
@@ -266,14 +273,7 @@ impl Expr {
             Expr::Const(c) => smallvec![c.scalar()],
             Expr::Null => Vals::new(),
             Expr::Field(path) => match memo {
-                // The memo holds values borrowed for the document's lifetime; `SmallVec` is
-                // invariant, so they are re-collected (each value shortened) to this borrow.
-                #[allow(clippy::map_identity)]
-                Some(m) => m
-                    .get(path, doc)
-                    .into_iter()
-                    .map(|v| -> Scalar<'a> { v })
-                    .collect(),
+                Some(m) => m.get(path, doc),
                 None => field_vals(path, doc),
             },
             Expr::Not(e) => bool_vals(truth(&e.ev(doc, memo)).map(|b| !b)),
@@ -310,7 +310,18 @@ impl Expr {
                 if l.is_empty() {
                     return Vals::new();
                 }
-                let r = b.ev(doc, memo);
+                // A constant (the usual right side) is compared as it is, not made into values.
+                let (one, many);
+                let r: &[Scalar] = match &**b {
+                    Expr::Const(c) => {
+                        one = [c.scalar()];
+                        &one
+                    }
+                    _ => {
+                        many = b.ev(doc, memo);
+                        &many
+                    }
+                };
                 if r.is_empty() {
                     return Vals::new();
                 }
