@@ -96,8 +96,8 @@ impl Document {
     /// `_id`, `_index` (and `_source` is not a field). Returns None for other names.
     pub fn metadata(&self, name: &str) -> Option<Value> {
         match name {
-            "_id" => Some(Value::Str(self.id.clone())),
-            "_index" => Some(Value::Str(self.index.clone())),
+            "_id" => Some(Value::from(self.id.as_str())),
+            "_index" => Some(Value::from(self.index.as_str())),
             "_version" => Some(Value::Int(1)),
             _ => None,
         }

@@ -1,8 +1,13 @@
 //! [`Value`] and [`Map`]: an owned JSON tree that keeps key order, parsed with any serde
 //! deserializer (sonic-rs on the hot path, serde_json elsewhere) and written back as JSON.
+//!
+//! Strings and keys are [`CompactString`]s: up to 24 bytes live inline, so the short keys and
+//! values that make up most of an event cost no heap allocation. Constant strings can be made
+//! with [`CompactString::const_new`] (or [`Value::from_static`]) without even a copy.
 
 use std::fmt;
 
+use compact_str::CompactString;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
@@ -14,7 +19,7 @@ pub enum Value {
     Bool(bool),
     Int(i64),
     Float(f64),
-    Str(String),
+    Str(CompactString),
     Array(Vec<Value>),
     Object(Map),
 }
@@ -22,7 +27,7 @@ pub enum Value {
 /// A JSON object that keeps insertion order. Objects in audit events are small, so lookups are
 /// linear scans; keys may contain dots (`authentication.kubernetes.io/pod-name`).
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct Map(Vec<(String, Value)>);
+pub struct Map(Vec<(CompactString, Value)>);
 
 impl Map {
     pub fn new() -> Self {
@@ -43,15 +48,16 @@ impl Map {
 
     /// The value under exactly this key (no dotted-path interpretation).
     pub fn get(&self, key: &str) -> Option<&Value> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+        self.0.iter().find(|(k, _)| k.as_str() == key).map(|(_, v)| v)
     }
 
     pub fn get_mut(&mut self, key: &str) -> Option<&mut Value> {
-        self.0.iter_mut().find(|(k, _)| k == key).map(|(_, v)| v)
+        self.0.iter_mut().find(|(k, _)| k.as_str() == key).map(|(_, v)| v)
     }
 
     /// Sets `key` to `value`, replacing an existing entry in place or appending a new one.
-    pub fn insert(&mut self, key: impl Into<String>, value: Value) -> Option<Value> {
+    /// A key of up to 24 bytes is stored inline (no allocation); a `String` key keeps its buffer.
+    pub fn insert(&mut self, key: impl Into<CompactString>, value: Value) -> Option<Value> {
         let key = key.into();
         if let Some(slot) = self.get_mut(&key) {
             return Some(std::mem::replace(slot, value));
@@ -61,7 +67,7 @@ impl Map {
     }
 
     pub fn remove(&mut self, key: &str) -> Option<Value> {
-        let pos = self.0.iter().position(|(k, _)| k == key)?;
+        let pos = self.0.iter().position(|(k, _)| k.as_str() == key)?;
         Some(self.0.remove(pos).1)
     }
 
@@ -121,8 +127,8 @@ impl Map {
     }
 }
 
-impl FromIterator<(String, Value)> for Map {
-    fn from_iter<T: IntoIterator<Item = (String, Value)>>(iter: T) -> Self {
+impl<K: Into<CompactString>> FromIterator<(K, Value)> for Map {
+    fn from_iter<T: IntoIterator<Item = (K, Value)>>(iter: T) -> Self {
         let mut m = Map::new();
         for (k, v) in iter {
             m.insert(k, v);
@@ -132,14 +138,19 @@ impl FromIterator<(String, Value)> for Map {
 }
 
 impl IntoIterator for Map {
-    type Item = (String, Value);
-    type IntoIter = std::vec::IntoIter<(String, Value)>;
+    type Item = (CompactString, Value);
+    type IntoIter = std::vec::IntoIter<(CompactString, Value)>;
     fn into_iter(self) -> Self::IntoIter {
         self.0.into_iter()
     }
 }
 
 impl Value {
+    /// A string value from a constant, without allocating or copying at run time.
+    pub const fn from_static(s: &'static str) -> Value {
+        Value::Str(CompactString::const_new(s))
+    }
+
     pub fn is_null(&self) -> bool {
         matches!(self, Value::Null)
     }
@@ -251,7 +262,7 @@ impl Value {
                 Some(i) => Value::Int(i),
                 None => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
             },
-            serde_json::Value::String(s) => Value::Str(s),
+            serde_json::Value::String(s) => Value::Str(s.into()),
             serde_json::Value::Array(a) => Value::Array(a.into_iter().map(Value::from_serde).collect()),
             serde_json::Value::Object(o) => {
                 Value::Object(o.into_iter().map(|(k, v)| (k, Value::from_serde(v))).collect())
@@ -268,7 +279,7 @@ impl Value {
             Value::Float(f) => serde_json::Number::from_f64(*f)
                 .map(serde_json::Value::Number)
                 .unwrap_or(serde_json::Value::Null),
-            Value::Str(s) => serde_json::Value::String(s.clone()),
+            Value::Str(s) => serde_json::Value::String(s.to_string()),
             Value::Array(a) => serde_json::Value::Array(a.iter().map(Value::to_serde).collect()),
             Value::Object(m) => {
                 serde_json::Value::Object(m.iter().map(|(k, v)| (k.to_string(), v.to_serde())).collect())
@@ -279,11 +290,16 @@ impl Value {
 
 impl From<&str> for Value {
     fn from(s: &str) -> Self {
-        Value::Str(s.to_string())
+        Value::Str(CompactString::from(s))
     }
 }
 impl From<String> for Value {
     fn from(s: String) -> Self {
+        Value::Str(CompactString::from(s))
+    }
+}
+impl From<CompactString> for Value {
+    fn from(s: CompactString) -> Self {
         Value::Str(s)
     }
 }
@@ -374,10 +390,10 @@ impl<'de> Visitor<'de> for ValueVisitor {
         Ok(Value::Float(v))
     }
     fn visit_str<E>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::Str(v.to_string()))
+        Ok(Value::Str(CompactString::from(v)))
     }
     fn visit_string<E>(self, v: String) -> Result<Value, E> {
-        Ok(Value::Str(v))
+        Ok(Value::Str(CompactString::from(v)))
     }
     fn visit_none<E>(self) -> Result<Value, E> {
         Ok(Value::Null)
@@ -397,7 +413,7 @@ impl<'de> Visitor<'de> for ValueVisitor {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut out = Map::with_capacity(map.size_hint().unwrap_or(0));
-        while let Some((k, v)) = map.next_entry::<String, Value>()? {
+        while let Some((k, v)) = map.next_entry::<CompactString, Value>()? {
             // JSON with duplicate keys: the last one wins, as in Elasticsearch.
             out.insert(k, v);
         }

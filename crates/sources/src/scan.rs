@@ -9,6 +9,7 @@
 //! tracked in a 128-bit stack, never by recursion: a hostile line cannot overflow the stack.
 //! The input must already be valid UTF-8.
 
+use compact_str::CompactString;
 use events::{Map, Value};
 
 use crate::parse::MAX_DEPTH;
@@ -467,46 +468,42 @@ pub(crate) fn build_value(text: &str, i: usize, depth: u32) -> Option<(Value, us
 }
 
 /// The decoded string whose opening quote is before `i`, and the index after its closing
-/// quote (escapes of surrogates are left to the full parse: `None`).
-pub(crate) fn build_string(text: &str, start: usize) -> Option<(String, usize)> {
+/// quote (escapes of surrogates are left to the full parse: `None`). A string of up to 24 bytes
+/// is built inline, without a heap allocation.
+pub(crate) fn build_string(text: &str, start: usize) -> Option<(CompactString, usize)> {
     let end = skip_string(text.as_bytes(), start)?;
     let plain = text.get(start..end - 1)?;
     if !plain.contains('\\') {
-        return Some((plain.to_string(), end));
+        return Some((CompactString::from(plain), end));
     }
-    let raw = plain.as_bytes();
-    let mut out = Vec::with_capacity(raw.len());
-    let mut i = 0;
-    while i < raw.len() {
-        let c = raw[i];
-        if c != b'\\' {
-            out.push(c);
-            i += 1;
-            continue;
-        }
-        let e = *raw.get(i + 1)?;
-        i += 2;
+    let mut out = CompactString::with_capacity(plain.len());
+    let mut rest = plain;
+    while let Some(at) = rest.find('\\') {
+        out.push_str(&rest[..at]);
+        let e = *rest.as_bytes().get(at + 1)?;
         let plain = match e {
-            b'"' => b'"',
-            b'\\' => b'\\',
-            b'/' => b'/',
-            b'b' => 8,
-            b'f' => 12,
-            b'n' => b'\n',
-            b'r' => b'\r',
-            b't' => b'\t',
+            b'"' => '"',
+            b'\\' => '\\',
+            b'/' => '/',
+            b'b' => '\u{8}',
+            b'f' => '\u{c}',
+            b'n' => '\n',
+            b'r' => '\r',
+            b't' => '\t',
             b'u' => {
-                let code = u32::from_str_radix(std::str::from_utf8(raw.get(i..i + 4)?).ok()?, 16).ok()?;
-                i += 4;
-                let ch = char::from_u32(code)?;
-                out.extend_from_slice(ch.encode_utf8(&mut [0; 4]).as_bytes());
+                let hex = rest.get(at + 2..at + 6)?;
+                let code = u32::from_str_radix(hex, 16).ok()?;
+                out.push(char::from_u32(code)?);
+                rest = &rest[at + 6..];
                 continue;
             }
             _ => return None,
         };
         out.push(plain);
+        rest = &rest[at + 2..];
     }
-    Some((String::from_utf8(out).ok()?, end))
+    out.push_str(rest);
+    Some((out, end))
 }
 
 #[cfg(test)]

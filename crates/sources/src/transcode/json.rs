@@ -468,7 +468,7 @@ pub(crate) fn decode_str(text: &str, i: usize) -> R<(std::borrow::Cow<'_, str>, 
     let (end, escaped) = opt(string_end(b, i + 1))?;
     if escaped != Escapes::None {
         let (s, end) = opt(build_string(text, i + 1))?;
-        Ok((std::borrow::Cow::Owned(s), end))
+        Ok((std::borrow::Cow::Owned(s.into_string()), end))
     } else {
         Ok((std::borrow::Cow::Borrowed(&text[i + 1..end - 1]), end))
     }
