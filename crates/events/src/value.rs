@@ -26,8 +26,41 @@ pub enum Value {
 
 /// A JSON object that keeps insertion order. Objects in audit events are small, so lookups are
 /// linear scans; keys may contain dots (`authentication.kubernetes.io/pod-name`).
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Map(Vec<(CompactString, Value)>);
+#[derive(Clone, PartialEq, Default)]
+pub struct Map(Vec<Entry>);
+
+/// One member of a [`Map`]. `tag` packs the key's length and first byte (see [`key_tag`]), so a
+/// scan rejects most keys without reading the key itself (a `CompactString`'s length and data
+/// take a few instructions to find, a `String`'s none).
+#[derive(Clone, PartialEq)]
+struct Entry {
+    key: CompactString,
+    value: Value,
+    tag: u64,
+}
+
+/// `len << 8 | first byte` (0 for the empty key): equal keys have equal tags, and the length
+/// is `tag >> 8` (no allocation reaches 2^56 bytes).
+#[inline]
+pub(crate) fn key_tag(key: &[u8]) -> u64 {
+    ((key.len() as u64) << 8) | key.first().copied().unwrap_or(0) as u64
+}
+
+impl Entry {
+    #[inline]
+    fn new(key: CompactString, value: Value) -> Entry {
+        let tag = key_tag(key.as_bytes());
+        Entry { key, value, tag }
+    }
+}
+
+impl fmt::Debug for Map {
+    /// As the derived `Debug` of a list of `(key, value)` pairs: `Map([("a", Int(1))])`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let pairs: Vec<(&CompactString, &Value)> = self.0.iter().map(|e| (&e.key, &e.value)).collect();
+        f.debug_tuple("Map").field(&pairs).finish()
+    }
+}
 
 impl Map {
     pub fn new() -> Self {
@@ -46,53 +79,71 @@ impl Map {
         self.0.is_empty()
     }
 
+    #[inline]
+    fn position(&self, key: &str) -> Option<usize> {
+        let tag = key_tag(key.as_bytes());
+        self.0.iter().position(|e| e.tag == tag && e.key.as_str() == key)
+    }
+
     /// The value under exactly this key (no dotted-path interpretation).
     pub fn get(&self, key: &str) -> Option<&Value> {
-        self.0.iter().find(|(k, _)| k.as_str() == key).map(|(_, v)| v)
+        self.position(key).map(|i| &self.0[i].value)
     }
 
     pub fn get_mut(&mut self, key: &str) -> Option<&mut Value> {
-        self.0.iter_mut().find(|(k, _)| k.as_str() == key).map(|(_, v)| v)
+        self.position(key).map(|i| &mut self.0[i].value)
     }
 
     /// Sets `key` to `value`, replacing an existing entry in place or appending a new one.
     /// A key of up to 24 bytes is stored inline (no allocation); a `String` key keeps its buffer.
     pub fn insert(&mut self, key: impl Into<CompactString>, value: Value) -> Option<Value> {
-        let key = key.into();
-        if let Some(slot) = self.get_mut(&key) {
-            return Some(std::mem::replace(slot, value));
+        let entry = Entry::new(key.into(), value);
+        let found = self
+            .0
+            .iter_mut()
+            .find(|e| e.tag == entry.tag && e.key == entry.key);
+        if let Some(slot) = found {
+            return Some(std::mem::replace(&mut slot.value, entry.value));
         }
-        self.0.push((key, value));
+        self.0.push(entry);
         None
     }
 
     pub fn remove(&mut self, key: &str) -> Option<Value> {
-        let pos = self.0.iter().position(|(k, _)| k.as_str() == key)?;
-        Some(self.0.remove(pos).1)
+        let pos = self.position(key)?;
+        Some(self.0.remove(pos).value)
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
-        self.0.iter().map(|(k, v)| (k.as_str(), v))
+        self.0.iter().map(|e| (e.key.as_str(), &e.value))
+    }
+
+    /// The members as (key length, key's first byte or 0, key, value): the first two come
+    /// without reading the key, for scans that reject most keys on them.
+    pub(crate) fn iter_tagged(&self) -> impl Iterator<Item = (usize, u8, &CompactString, &Value)> {
+        self.0
+            .iter()
+            .map(|e| ((e.tag >> 8) as usize, e.tag as u8, &e.key, &e.value))
     }
 
     pub fn iter_mut(&mut self) -> impl Iterator<Item = (&str, &mut Value)> {
-        self.0.iter_mut().map(|(k, v)| (k.as_str(), v))
+        self.0.iter_mut().map(|e| (e.key.as_str(), &mut e.value))
     }
 
     pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.0.iter().map(|(k, _)| k.as_str())
+        self.0.iter().map(|e| e.key.as_str())
     }
 
     /// Keeps only the entries for which `f` returns true.
     pub fn retain(&mut self, mut f: impl FnMut(&str, &mut Value) -> bool) {
-        self.0.retain_mut(|(k, v)| f(k, v));
+        self.0.retain_mut(|e| f(&e.key, &mut e.value));
     }
 
     /// Sorts keys recursively (used for stable, diffable output).
     pub fn sort_keys(&mut self) {
-        self.0.sort_by(|a, b| a.0.cmp(&b.0));
-        for (_, v) in &mut self.0 {
-            v.sort_keys();
+        self.0.sort_by(|a, b| a.key.cmp(&b.key));
+        for e in &mut self.0 {
+            e.value.sort_keys();
         }
     }
 
@@ -139,11 +190,26 @@ impl<K: Into<CompactString>> FromIterator<(K, Value)> for Map {
 
 impl IntoIterator for Map {
     type Item = (CompactString, Value);
-    type IntoIter = std::vec::IntoIter<(CompactString, Value)>;
-    fn into_iter(self) -> Self::IntoIter {
-        self.0.into_iter()
+    type IntoIter = IntoIter;
+    fn into_iter(self) -> IntoIter {
+        IntoIter(self.0.into_iter())
     }
 }
+
+/// The members of a [`Map`], by value.
+pub struct IntoIter(std::vec::IntoIter<Entry>);
+
+impl Iterator for IntoIter {
+    type Item = (CompactString, Value);
+    fn next(&mut self) -> Option<Self::Item> {
+        self.0.next().map(|e| (e.key, e.value))
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.0.size_hint()
+    }
+}
+
+impl ExactSizeIterator for IntoIter {}
 
 impl Value {
     /// A string value from a constant, without allocating or copying at run time.
@@ -479,6 +545,40 @@ mod tests {
         assert!(Value::Object(Map::new()).is_empty_value());
         assert!(!Value::Int(0).is_empty_value());
         assert!(!Value::Bool(false).is_empty_value());
+    }
+
+    #[test]
+    fn keys_of_every_length_and_representation_are_found() {
+        let long = "authentication.kubernetes.io/pod-name";
+        let mut m = Map::new();
+        m.insert("", Value::Int(0));
+        m.insert("\0", Value::Int(1));
+        m.insert(long, Value::Int(2));
+        // a short key held on the heap (it was built with a large capacity)
+        let mut heap_key = CompactString::with_capacity(64);
+        heap_key.push_str("ab");
+        assert!(heap_key.is_heap_allocated());
+        m.insert(heap_key, Value::Int(3));
+        assert_eq!(m.insert("ab", Value::Int(4)), Some(Value::Int(3)));
+        assert_eq!(m.len(), 4);
+        assert_eq!(m.get(""), Some(&Value::Int(0)));
+        assert_eq!(m.get("\0"), Some(&Value::Int(1)));
+        assert_eq!(m.get(long), Some(&Value::Int(2)));
+        assert_eq!(m.get("ab"), Some(&Value::Int(4)));
+        assert_eq!(m.get("a"), None);
+        assert_eq!(m.remove(long), Some(Value::Int(2)));
+        assert_eq!(m.get(long), None);
+        let collected: Vec<(CompactString, Value)> = m.into_iter().collect();
+        assert_eq!(collected[2], (CompactString::from("ab"), Value::Int(4)));
+    }
+
+    #[test]
+    fn debug_prints_like_a_list_of_pairs() {
+        let v = Value::from_json(r#"{"a":"x","b":[1]}"#).unwrap();
+        assert_eq!(
+            format!("{v:?}"),
+            r#"Object(Map([("a", Str("x")), ("b", Array([Int(1)]))]))"#
+        );
     }
 
     #[test]
