@@ -46,14 +46,6 @@ pub(crate) fn key_tag(key: &[u8]) -> u64 {
     ((key.len() as u64) << 8) | key.first().copied().unwrap_or(0) as u64
 }
 
-impl Entry {
-    #[inline]
-    fn new(key: CompactString, value: Value) -> Entry {
-        let tag = key_tag(key.as_bytes());
-        Entry { key, value, tag }
-    }
-}
-
 impl fmt::Debug for Map {
     /// As the derived `Debug` of a list of `(key, value)` pairs: `Map([("a", Int(1))])`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -96,16 +88,18 @@ impl Map {
 
     /// Sets `key` to `value`, replacing an existing entry in place or appending a new one.
     /// A key of up to 24 bytes is stored inline (no allocation); a `String` key keeps its buffer.
-    pub fn insert(&mut self, key: impl Into<CompactString>, value: Value) -> Option<Value> {
-        let entry = Entry::new(key.into(), value);
-        let found = self
-            .0
-            .iter_mut()
-            .find(|e| e.tag == entry.tag && e.key == entry.key);
+    pub fn insert<K: AsRef<str> + Into<CompactString>>(&mut self, key: K, value: Value) -> Option<Value> {
+        let text = key.as_ref();
+        let tag = key_tag(text.as_bytes());
+        let found = self.0.iter_mut().find(|e| e.tag == tag && e.key.as_str() == text);
         if let Some(slot) = found {
-            return Some(std::mem::replace(&mut slot.value, entry.value));
+            return Some(std::mem::replace(&mut slot.value, value));
         }
-        self.0.push(entry);
+        self.0.push(Entry {
+            key: key.into(),
+            value,
+            tag,
+        });
         None
     }
 
@@ -155,10 +149,19 @@ impl Map {
                 self.insert(path, value);
             }
             Some((head, rest)) => {
-                if !matches!(self.get(head), Some(Value::Object(_))) {
-                    self.insert(head, Value::Object(Map::new()));
-                }
-                if let Some(Value::Object(child)) = self.get_mut(head) {
+                let at = match self.position(head) {
+                    Some(at) => {
+                        if !matches!(self.0[at].value, Value::Object(_)) {
+                            self.0[at].value = Value::Object(Map::new());
+                        }
+                        at
+                    }
+                    None => {
+                        self.insert(head, Value::Object(Map::new()));
+                        self.0.len() - 1
+                    }
+                };
+                if let Value::Object(child) = &mut self.0[at].value {
                     child.insert_path(rest, value);
                 }
             }
@@ -178,7 +181,7 @@ impl Map {
     }
 }
 
-impl<K: Into<CompactString>> FromIterator<(K, Value)> for Map {
+impl<K: AsRef<str> + Into<CompactString>> FromIterator<(K, Value)> for Map {
     fn from_iter<T: IntoIterator<Item = (K, Value)>>(iter: T) -> Self {
         let mut m = Map::new();
         for (k, v) in iter {
