@@ -12,6 +12,7 @@ use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
 use std::sync::Arc;
 
+use compact_str::CompactString;
 use events::{Document, Value};
 
 use crate::analyze::Plan;
@@ -24,7 +25,7 @@ use crate::{EngineOptions, Match, Query, SequenceMatch};
 pub(crate) enum Tie {
     Missing,
     Num(f64),
-    Str(String),
+    Str(CompactString),
 }
 
 impl Eq for Tie {}

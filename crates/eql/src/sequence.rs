@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use compact_str::CompactString;
 use events::{Document, Value};
 
 use crate::analyze::{KeyExpr, StagePlan};
@@ -18,7 +19,7 @@ pub enum KeyVal {
     Bool(bool),
     Int(i64),
     Float(u64),
-    Str(String),
+    Str(CompactString),
 }
 
 impl KeyVal {
@@ -28,7 +29,7 @@ impl KeyVal {
             Scalar::Int(i) => KeyVal::Int(*i),
             Scalar::Float(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => KeyVal::Int(*f as i64),
             Scalar::Float(f) => KeyVal::Float(f.to_bits()),
-            Scalar::Str(s) => KeyVal::Str(s.to_string()),
+            Scalar::Str(s) => KeyVal::Str(CompactString::from(&**s)),
         }
     }
 

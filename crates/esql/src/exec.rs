@@ -200,7 +200,7 @@ pub fn run_stream(stages: &[Stage], row: Row, cx: &mut Ctx, out: &mut dyn FnMut(
                         for (v, (_, ty, _)) in vals.into_iter().zip(&g.fields) {
                             row.vals.push(match v {
                                 Some(s) => {
-                                    crate::types::from_json(&events::Value::Str(s), *ty).unwrap_or_default()
+                                    crate::types::from_json(&events::Value::from(s), *ty).unwrap_or_default()
                                 }
                                 None => Val::Null,
                             });

@@ -211,10 +211,10 @@ impl Val {
             Val::Bool(b) => Value::Bool(*b),
             Val::Int(i) => Value::Int(*i),
             Val::Double(d) => Value::Float(*d),
-            Val::Str(s) => Value::Str(s.to_string()),
-            Val::Date(ms) => Value::Str(format_date(*ms)),
-            Val::Ip(ip) => Value::Str(format_ip(ip)),
-            Val::Duration(_) | Val::Period(..) => Value::Str(self.render()),
+            Val::Str(s) => Value::from(&**s),
+            Val::Date(ms) => Value::from(format_date(*ms)),
+            Val::Ip(ip) => Value::from(format_ip(ip)),
+            Val::Duration(_) | Val::Period(..) => Value::from(self.render()),
             Val::Multi(v) => Value::Array(v.iter().map(Val::to_value).collect()),
         }
     }

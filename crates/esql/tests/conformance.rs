@@ -184,17 +184,17 @@ fn typed(v: &str, ty: &str) -> Value {
         "integer" | "long" | "short" | "byte" | "unsigned_long" => v
             .parse::<i64>()
             .map(Value::Int)
-            .unwrap_or_else(|_| Value::Str(v.to_string())),
+            .unwrap_or_else(|_| Value::from(v)),
         "double" | "float" | "half_float" | "scaled_float" => v
             .parse::<f64>()
             .map(Value::Float)
-            .unwrap_or_else(|_| Value::Str(v.to_string())),
+            .unwrap_or_else(|_| Value::from(v)),
         "boolean" => match v {
             "true" => Value::Bool(true),
             "false" => Value::Bool(false),
-            _ => Value::Str(v.to_string()),
+            _ => Value::from(v),
         },
-        _ => Value::Str(v.to_string()),
+        _ => Value::from(v),
     }
 }
 

@@ -96,8 +96,8 @@ impl Document {
     /// `_id`, `_index` (and `_source` is not a field). Returns None for other names.
     pub fn metadata(&self, name: &str) -> Option<Value> {
         match name {
-            "_id" => Some(Value::Str(self.id.clone())),
-            "_index" => Some(Value::Str(self.index.clone())),
+            "_id" => Some(Value::from(self.id.as_str())),
+            "_index" => Some(Value::from(self.index.as_str())),
             "_version" => Some(Value::Int(1)),
             _ => None,
         }
@@ -120,21 +120,21 @@ fn collect_map<'a>(map: &'a Map, path: &str, out: &mut FieldValues<'a>) {
 fn visit_map<'a>(map: &'a Map, path: &str, f: &mut dyn FnMut(&'a Value)) {
     let p = path.as_bytes();
     let Some(&first) = p.first() else { return };
-    for (key, value) in map.iter() {
-        let k = key.as_bytes();
+    for (len, key_first, key, value) in map.iter_tagged() {
         // Most keys differ from the path in their first byte or do not end where a path
-        // segment ends: reject those without a memcmp.
-        let whole = k.len() == p.len();
-        if k.first() != Some(&first) || !(whole || (k.len() < p.len() && p[k.len()] == b'.')) {
+        // segment ends: reject those on the map's cached length and first byte, without
+        // reading the key.
+        let whole = len == p.len();
+        if len == 0 || key_first != first || !(whole || (len < p.len() && p[len] == b'.')) {
             continue;
         }
-        if p[..k.len()] != *k {
+        if p[..len] != *key.as_bytes() {
             continue;
         }
         if whole {
             visit_leaf(value, f);
         } else {
-            visit_inner(value, &path[k.len() + 1..], f);
+            visit_inner(value, &path[len + 1..], f);
         }
     }
 }

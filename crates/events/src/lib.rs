@@ -6,6 +6,11 @@
 //! reaches keys that themselves contain dots, arrays are transparent, and a field's value is the
 //! flat list of its non-null leaf values (a multi-valued field has more than one).
 //!
+//! Strings and object keys are `compact_str::CompactString` (24 bytes inline, no allocation for
+//! the short keys and values most of an event is made of): [`Value::Str`] holds one, [`Map`]
+//! iterates by value as `(CompactString, Value)`, and [`Map::insert`] takes any key that is
+//! `AsRef<str> + Into<CompactString>` (`&str`, `String`, `CompactString`).
+//!
 //! Types are not stored in the document: JSON has no `ip` or `date`. They come from the mapping,
 //! modelled by [`catalog::Catalog`], which the query analyzers consult to tell an unknown column
 //! from a missing value.

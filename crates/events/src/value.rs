@@ -1,8 +1,13 @@
 //! [`Value`] and [`Map`]: an owned JSON tree that keeps key order, parsed with any serde
 //! deserializer (sonic-rs on the hot path, serde_json elsewhere) and written back as JSON.
+//!
+//! Strings and keys are [`CompactString`]s: up to 24 bytes live inline, so the short keys and
+//! values that make up most of an event cost no heap allocation. Constant strings can be made
+//! with [`CompactString::const_new`] (or [`Value::from_static`]) without even a copy.
 
 use std::fmt;
 
+use compact_str::CompactString;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
@@ -14,15 +19,40 @@ pub enum Value {
     Bool(bool),
     Int(i64),
     Float(f64),
-    Str(String),
+    Str(CompactString),
     Array(Vec<Value>),
     Object(Map),
 }
 
 /// A JSON object that keeps insertion order. Objects in audit events are small, so lookups are
 /// linear scans; keys may contain dots (`authentication.kubernetes.io/pod-name`).
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Map(Vec<(String, Value)>);
+#[derive(Clone, PartialEq, Default)]
+pub struct Map(Vec<Entry>);
+
+/// One member of a [`Map`]. `tag` packs the key's length and first byte (see [`key_tag`]), so a
+/// scan rejects most keys without reading the key itself (a `CompactString`'s length and data
+/// take a few instructions to find, a `String`'s none).
+#[derive(Clone, PartialEq)]
+struct Entry {
+    key: CompactString,
+    value: Value,
+    tag: u64,
+}
+
+/// `len << 8 | first byte` (0 for the empty key): equal keys have equal tags, and the length
+/// is `tag >> 8` (no allocation reaches 2^56 bytes).
+#[inline]
+pub(crate) fn key_tag(key: &[u8]) -> u64 {
+    ((key.len() as u64) << 8) | key.first().copied().unwrap_or(0) as u64
+}
+
+impl fmt::Debug for Map {
+    /// As the derived `Debug` of a list of `(key, value)` pairs: `Map([("a", Int(1))])`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let pairs: Vec<(&CompactString, &Value)> = self.0.iter().map(|e| (&e.key, &e.value)).collect();
+        f.debug_tuple("Map").field(&pairs).finish()
+    }
+}
 
 impl Map {
     pub fn new() -> Self {
@@ -41,52 +71,73 @@ impl Map {
         self.0.is_empty()
     }
 
+    #[inline]
+    fn position(&self, key: &str) -> Option<usize> {
+        let tag = key_tag(key.as_bytes());
+        self.0.iter().position(|e| e.tag == tag && e.key.as_str() == key)
+    }
+
     /// The value under exactly this key (no dotted-path interpretation).
     pub fn get(&self, key: &str) -> Option<&Value> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+        self.position(key).map(|i| &self.0[i].value)
     }
 
     pub fn get_mut(&mut self, key: &str) -> Option<&mut Value> {
-        self.0.iter_mut().find(|(k, _)| k == key).map(|(_, v)| v)
+        self.position(key).map(|i| &mut self.0[i].value)
     }
 
     /// Sets `key` to `value`, replacing an existing entry in place or appending a new one.
-    pub fn insert(&mut self, key: impl Into<String>, value: Value) -> Option<Value> {
-        let key = key.into();
-        if let Some(slot) = self.get_mut(&key) {
-            return Some(std::mem::replace(slot, value));
+    /// A key of up to 24 bytes is stored inline (no allocation); a `String` key keeps its buffer.
+    pub fn insert<K: AsRef<str> + Into<CompactString>>(&mut self, key: K, value: Value) -> Option<Value> {
+        let text = key.as_ref();
+        let tag = key_tag(text.as_bytes());
+        let found = self.0.iter_mut().find(|e| e.tag == tag && e.key.as_str() == text);
+        if let Some(slot) = found {
+            return Some(std::mem::replace(&mut slot.value, value));
         }
-        self.0.push((key, value));
+        self.0.push(Entry {
+            key: key.into(),
+            value,
+            tag,
+        });
         None
     }
 
     pub fn remove(&mut self, key: &str) -> Option<Value> {
-        let pos = self.0.iter().position(|(k, _)| k == key)?;
-        Some(self.0.remove(pos).1)
+        let pos = self.position(key)?;
+        Some(self.0.remove(pos).value)
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
-        self.0.iter().map(|(k, v)| (k.as_str(), v))
+        self.0.iter().map(|e| (e.key.as_str(), &e.value))
+    }
+
+    /// The members as (key length, key's first byte or 0, key, value): the first two come
+    /// without reading the key, for scans that reject most keys on them.
+    pub(crate) fn iter_tagged(&self) -> impl Iterator<Item = (usize, u8, &CompactString, &Value)> {
+        self.0
+            .iter()
+            .map(|e| ((e.tag >> 8) as usize, e.tag as u8, &e.key, &e.value))
     }
 
     pub fn iter_mut(&mut self) -> impl Iterator<Item = (&str, &mut Value)> {
-        self.0.iter_mut().map(|(k, v)| (k.as_str(), v))
+        self.0.iter_mut().map(|e| (e.key.as_str(), &mut e.value))
     }
 
     pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.0.iter().map(|(k, _)| k.as_str())
+        self.0.iter().map(|e| e.key.as_str())
     }
 
     /// Keeps only the entries for which `f` returns true.
     pub fn retain(&mut self, mut f: impl FnMut(&str, &mut Value) -> bool) {
-        self.0.retain_mut(|(k, v)| f(k, v));
+        self.0.retain_mut(|e| f(&e.key, &mut e.value));
     }
 
     /// Sorts keys recursively (used for stable, diffable output).
     pub fn sort_keys(&mut self) {
-        self.0.sort_by(|a, b| a.0.cmp(&b.0));
-        for (_, v) in &mut self.0 {
-            v.sort_keys();
+        self.0.sort_by(|a, b| a.key.cmp(&b.key));
+        for e in &mut self.0 {
+            e.value.sort_keys();
         }
     }
 
@@ -98,10 +149,19 @@ impl Map {
                 self.insert(path, value);
             }
             Some((head, rest)) => {
-                if !matches!(self.get(head), Some(Value::Object(_))) {
-                    self.insert(head, Value::Object(Map::new()));
-                }
-                if let Some(Value::Object(child)) = self.get_mut(head) {
+                let at = match self.position(head) {
+                    Some(at) => {
+                        if !matches!(self.0[at].value, Value::Object(_)) {
+                            self.0[at].value = Value::Object(Map::new());
+                        }
+                        at
+                    }
+                    None => {
+                        self.insert(head, Value::Object(Map::new()));
+                        self.0.len() - 1
+                    }
+                };
+                if let Value::Object(child) = &mut self.0[at].value {
                     child.insert_path(rest, value);
                 }
             }
@@ -121,8 +181,8 @@ impl Map {
     }
 }
 
-impl FromIterator<(String, Value)> for Map {
-    fn from_iter<T: IntoIterator<Item = (String, Value)>>(iter: T) -> Self {
+impl<K: AsRef<str> + Into<CompactString>> FromIterator<(K, Value)> for Map {
+    fn from_iter<T: IntoIterator<Item = (K, Value)>>(iter: T) -> Self {
         let mut m = Map::new();
         for (k, v) in iter {
             m.insert(k, v);
@@ -132,14 +192,34 @@ impl FromIterator<(String, Value)> for Map {
 }
 
 impl IntoIterator for Map {
-    type Item = (String, Value);
-    type IntoIter = std::vec::IntoIter<(String, Value)>;
-    fn into_iter(self) -> Self::IntoIter {
-        self.0.into_iter()
+    type Item = (CompactString, Value);
+    type IntoIter = IntoIter;
+    fn into_iter(self) -> IntoIter {
+        IntoIter(self.0.into_iter())
     }
 }
 
+/// The members of a [`Map`], by value.
+pub struct IntoIter(std::vec::IntoIter<Entry>);
+
+impl Iterator for IntoIter {
+    type Item = (CompactString, Value);
+    fn next(&mut self) -> Option<Self::Item> {
+        self.0.next().map(|e| (e.key, e.value))
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.0.size_hint()
+    }
+}
+
+impl ExactSizeIterator for IntoIter {}
+
 impl Value {
+    /// A string value from a constant, without allocating or copying at run time.
+    pub const fn from_static(s: &'static str) -> Value {
+        Value::Str(CompactString::const_new(s))
+    }
+
     pub fn is_null(&self) -> bool {
         matches!(self, Value::Null)
     }
@@ -251,7 +331,7 @@ impl Value {
                 Some(i) => Value::Int(i),
                 None => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
             },
-            serde_json::Value::String(s) => Value::Str(s),
+            serde_json::Value::String(s) => Value::Str(s.into()),
             serde_json::Value::Array(a) => Value::Array(a.into_iter().map(Value::from_serde).collect()),
             serde_json::Value::Object(o) => {
                 Value::Object(o.into_iter().map(|(k, v)| (k, Value::from_serde(v))).collect())
@@ -268,7 +348,7 @@ impl Value {
             Value::Float(f) => serde_json::Number::from_f64(*f)
                 .map(serde_json::Value::Number)
                 .unwrap_or(serde_json::Value::Null),
-            Value::Str(s) => serde_json::Value::String(s.clone()),
+            Value::Str(s) => serde_json::Value::String(s.to_string()),
             Value::Array(a) => serde_json::Value::Array(a.iter().map(Value::to_serde).collect()),
             Value::Object(m) => {
                 serde_json::Value::Object(m.iter().map(|(k, v)| (k.to_string(), v.to_serde())).collect())
@@ -279,11 +359,16 @@ impl Value {
 
 impl From<&str> for Value {
     fn from(s: &str) -> Self {
-        Value::Str(s.to_string())
+        Value::Str(CompactString::from(s))
     }
 }
 impl From<String> for Value {
     fn from(s: String) -> Self {
+        Value::Str(CompactString::from(s))
+    }
+}
+impl From<CompactString> for Value {
+    fn from(s: CompactString) -> Self {
         Value::Str(s)
     }
 }
@@ -374,10 +459,10 @@ impl<'de> Visitor<'de> for ValueVisitor {
         Ok(Value::Float(v))
     }
     fn visit_str<E>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::Str(v.to_string()))
+        Ok(Value::Str(CompactString::from(v)))
     }
     fn visit_string<E>(self, v: String) -> Result<Value, E> {
-        Ok(Value::Str(v))
+        Ok(Value::Str(CompactString::from(v)))
     }
     fn visit_none<E>(self) -> Result<Value, E> {
         Ok(Value::Null)
@@ -397,7 +482,7 @@ impl<'de> Visitor<'de> for ValueVisitor {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut out = Map::with_capacity(map.size_hint().unwrap_or(0));
-        while let Some((k, v)) = map.next_entry::<String, Value>()? {
+        while let Some((k, v)) = map.next_entry::<CompactString, Value>()? {
             // JSON with duplicate keys: the last one wins, as in Elasticsearch.
             out.insert(k, v);
         }
@@ -463,6 +548,40 @@ mod tests {
         assert!(Value::Object(Map::new()).is_empty_value());
         assert!(!Value::Int(0).is_empty_value());
         assert!(!Value::Bool(false).is_empty_value());
+    }
+
+    #[test]
+    fn keys_of_every_length_and_representation_are_found() {
+        let long = "authentication.kubernetes.io/pod-name";
+        let mut m = Map::new();
+        m.insert("", Value::Int(0));
+        m.insert("\0", Value::Int(1));
+        m.insert(long, Value::Int(2));
+        // a short key held on the heap (it was built with a large capacity)
+        let mut heap_key = CompactString::with_capacity(64);
+        heap_key.push_str("ab");
+        assert!(heap_key.is_heap_allocated());
+        m.insert(heap_key, Value::Int(3));
+        assert_eq!(m.insert("ab", Value::Int(4)), Some(Value::Int(3)));
+        assert_eq!(m.len(), 4);
+        assert_eq!(m.get(""), Some(&Value::Int(0)));
+        assert_eq!(m.get("\0"), Some(&Value::Int(1)));
+        assert_eq!(m.get(long), Some(&Value::Int(2)));
+        assert_eq!(m.get("ab"), Some(&Value::Int(4)));
+        assert_eq!(m.get("a"), None);
+        assert_eq!(m.remove(long), Some(Value::Int(2)));
+        assert_eq!(m.get(long), None);
+        let collected: Vec<(CompactString, Value)> = m.into_iter().collect();
+        assert_eq!(collected[2], (CompactString::from("ab"), Value::Int(4)));
+    }
+
+    #[test]
+    fn debug_prints_like_a_list_of_pairs() {
+        let v = Value::from_json(r#"{"a":"x","b":[1]}"#).unwrap();
+        assert_eq!(
+            format!("{v:?}"),
+            r#"Object(Map([("a", Str("x")), ("b", Array([Int(1)]))]))"#
+        );
     }
 
     #[test]

@@ -211,20 +211,20 @@ impl Ctx<'_> {
     fn finish(&self, alert: &mut Map, c: Common) {
         let rule = self.rule;
         let mut head = Map::new();
-        head.insert("@timestamp", Value::Str(format_millis(self.raised_at)));
+        head.insert("@timestamp", Value::from(format_millis(self.raised_at)));
         for (k, v) in std::mem::take(alert) {
             head.insert(k, v);
         }
         let a = &mut head;
         a.insert("event.kind", "signal".into());
         a.insert("kibana.alert.uuid", c.uuid.into());
-        a.insert("kibana.alert.start", Value::Str(format_millis(self.raised_at)));
+        a.insert("kibana.alert.start", Value::from(format_millis(self.raised_at)));
         a.insert(
             "kibana.alert.last_detected",
-            Value::Str(format_millis(self.raised_at)),
+            Value::from(format_millis(self.raised_at)),
         );
         if let Some(t) = c.original_time {
-            a.insert("kibana.alert.original_time", Value::Str(t));
+            a.insert("kibana.alert.original_time", Value::from(t));
         }
         a.insert("kibana.alert.status", "active".into());
         a.insert("kibana.alert.workflow_status", "open".into());
@@ -232,15 +232,15 @@ impl Ctx<'_> {
         a.insert("kibana.alert.ancestors", Value::Array(c.ancestors));
         a.insert("kibana.alert.severity", rule.severity.as_str().into());
         a.insert("kibana.alert.risk_score", Value::Int(rule.risk_score));
-        a.insert("kibana.alert.reason", Value::Str(c.reason));
+        a.insert("kibana.alert.reason", Value::from(c.reason));
         insert_rule_fields(a, rule, &c.name);
         a.insert("kibana.space_ids", Value::Array(vec!["default".into()]));
         a.insert("crowsnest.rule.source", rule.source.as_str().into());
-        a.insert("crowsnest.window.start", Value::Str(iso(self.window.0)));
-        a.insert("crowsnest.window.end", Value::Str(iso(self.window.1)));
+        a.insert("crowsnest.window.start", Value::from(iso(self.window.0)));
+        a.insert("crowsnest.window.end", Value::from(iso(self.window.1)));
         a.insert(
             "crowsnest.event_ids",
-            Value::Array(c.event_ids.into_iter().map(Value::Str).collect()),
+            Value::Array(c.event_ids.into_iter().map(Value::from).collect()),
         );
         *alert = head;
     }
@@ -271,7 +271,7 @@ fn category(rule_type: &str) -> (&'static str, &'static str) {
 }
 
 fn strings(items: &[String]) -> Value {
-    Value::Array(items.iter().map(|s| Value::Str(s.clone())).collect())
+    Value::Array(items.iter().map(|s| Value::from(s.as_str())).collect())
 }
 
 fn insert_rule_fields(a: &mut Map, rule: &Rule, name: &str) {
@@ -376,7 +376,7 @@ fn original_time(rule: &Rule, doc: &Document) -> Option<String> {
 
 fn event_ancestor(doc: &Document) -> Value {
     let mut m = Map::new();
-    m.insert("id", Value::Str(doc_id(doc)));
+    m.insert("id", Value::from(doc_id(doc)));
     m.insert("type", "event".into());
     m.insert("index", doc.index.as_str().into());
     m.insert("depth", Value::Int(0));
@@ -623,7 +623,7 @@ fn sequence_alerts(
         let reason = kibana_reason(ctx.rule, doc, None);
         let name = rule_name(ctx.rule, doc);
         alert.insert("kibana.alert.building_block_type", "default".into());
-        alert.insert("kibana.alert.group.id", Value::Str(group_id.clone()));
+        alert.insert("kibana.alert.group.id", Value::from(group_id.clone()));
         alert.insert("kibana.alert.group.index", Value::Int(i as i64));
         ctx.finish(
             &mut alert,
@@ -639,7 +639,7 @@ fn sequence_alerts(
         );
         block_ancestors.push(event_ancestor(doc));
         let mut a = Map::new();
-        a.insert("id", Value::Str(bb_uuid));
+        a.insert("id", Value::from(bb_uuid));
         a.insert("type", "signal".into());
         a.insert("index", ALERTS_INDEX.into());
         a.insert("depth", Value::Int(1));
@@ -672,7 +672,7 @@ fn sequence_alerts(
     let reason = kibana_reason(ctx.rule, &view, None);
     let name = rule_name(ctx.rule, &view);
     let mut shell = view.source;
-    shell.insert("kibana.alert.group.id", Value::Str(group_id));
+    shell.insert("kibana.alert.group.id", Value::from(group_id));
     shell.insert("crowsnest.sequence.join_keys", Value::Array(join_keys.to_vec()));
     ctx.finish(
         &mut shell,

@@ -27,8 +27,10 @@
 
 use std::net::IpAddr;
 
-use crate::fasttime::{format_millis, format_secs, parse as parse_timestamp};
+use compact_str::CompactString;
 use events::{Map, Value};
+
+use crate::fasttime::{format_millis, format_secs, parse as parse_timestamp};
 
 use crate::util::{append_unique, get_nonnull, get_path, get_str, prune_empty, set_path, take_path};
 use crate::{Normalizer, TimePolicy, validate};
@@ -62,7 +64,7 @@ pub(crate) fn normalize(
     }
 
     let mut event_fields = Map::with_capacity(6);
-    event_fields.insert("kind", Value::from("event"));
+    event_fields.insert("kind", Value::from_static("event"));
     if let Some(verb) = audit.get("verb").filter(|v| !v.is_empty_value()) {
         event_fields.insert("action", verb.clone());
     }
@@ -84,16 +86,16 @@ pub(crate) fn normalize(
             if key == "authorization.k8s.io/decision" {
                 match value.as_str() {
                     Some("allow") => {
-                        event_fields.insert("outcome", Value::from("success"));
+                        event_fields.insert("outcome", Value::from_static("success"));
                     }
                     Some("forbid") => {
-                        event_fields.insert("outcome", Value::from("failure"));
+                        event_fields.insert("outcome", Value::from_static("failure"));
                     }
                     _ => {}
                 }
             }
             let key = if key.contains('.') {
-                key.replace('.', "_")
+                CompactString::from(key.replace('.', "_"))
             } else {
                 key
             };
@@ -101,8 +103,11 @@ pub(crate) fn normalize(
         }
     }
     if let Some(original) = original {
-        event_fields.insert("original", Value::Str(original));
-        doc.insert("tags", Value::Array(vec![Value::from("preserve_original_event")]));
+        event_fields.insert("original", Value::from(original));
+        doc.insert(
+            "tags",
+            Value::Array(vec![Value::from_static("preserve_original_event")]),
+        );
     }
     doc.insert("event", Value::Object(event_fields));
 
@@ -202,7 +207,7 @@ fn orchestrator(audit: &Map) -> Map {
     if let Some(v) = copy("resource.labels.project_id") {
         set_path(&mut orch, "cluster.id", v);
     }
-    orch.insert("type", Value::from("kubernetes"));
+    orch.insert("type", Value::from_static("kubernetes"));
     orch
 }
 
@@ -229,7 +234,7 @@ fn set_agent_fields(
     let ts = pipeline_timestamp.unwrap_or(agent_ts);
     doc.insert("@timestamp", Value::Str(format_millis(ts)));
     set_path(doc, "event.ingested", Value::Str(format_secs(ingested)));
-    set_path(doc, "ecs.version", Value::from(ECS_VERSION));
+    set_path(doc, "ecs.version", Value::from_static(ECS_VERSION));
     Ok(())
 }
 
@@ -253,10 +258,10 @@ fn convert_ips(v: &Value) -> Option<Value> {
 }
 
 /// A mustache `{{{field}}}` rendering of a value.
-fn template_string(v: &Value) -> String {
+fn template_string(v: &Value) -> CompactString {
     match v {
         Value::Str(s) => s.clone(),
-        other => other.to_json(),
+        other => other.to_json().into(),
     }
 }
 

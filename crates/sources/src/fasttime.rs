@@ -2,6 +2,8 @@
 //! (and `±HH:MM` offsets) and formatting epoch nanoseconds as Elasticsearch prints `date`
 //! values. Anything else falls back to `events::time` (chrono); results are identical.
 
+use compact_str::CompactString;
+
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
 fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
@@ -96,52 +98,61 @@ pub(crate) fn parse(s: &str) -> Option<i64> {
     fast_parse(s.as_bytes()).or_else(|| events::time::parse_timestamp(s))
 }
 
-fn push2(out: &mut String, n: u32) {
-    out.push((b'0' + (n / 10) as u8) as char);
-    out.push((b'0' + (n % 10) as u8) as char);
+fn push2(out: &mut [u8; 24], at: &mut usize, n: u32) {
+    out[*at] = b'0' + (n / 10) as u8;
+    out[*at + 1] = b'0' + (n % 10) as u8;
+    *at += 2;
 }
 
-fn format(nanos: i64, millis: bool) -> String {
+fn push(out: &mut [u8; 24], at: &mut usize, c: u8) {
+    out[*at] = c;
+    *at += 1;
+}
+
+/// The text is at most 24 bytes, so the result is inline: no heap allocation.
+fn format(nanos: i64, millis: bool) -> CompactString {
     let secs = nanos.div_euclid(1_000_000_000);
     let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
     if !(0..=9999).contains(&y) {
-        return if millis {
+        return CompactString::from(if millis {
             events::time::format_millis(nanos)
         } else {
             events::time::format_secs(nanos)
-        };
+        });
     }
     let sod = secs.rem_euclid(86_400) as u32;
-    let mut out = String::with_capacity(24);
-    push2(&mut out, (y / 100) as u32);
-    push2(&mut out, (y % 100) as u32);
-    out.push('-');
-    push2(&mut out, m);
-    out.push('-');
-    push2(&mut out, d);
-    out.push('T');
-    push2(&mut out, sod / 3600);
-    out.push(':');
-    push2(&mut out, sod / 60 % 60);
-    out.push(':');
-    push2(&mut out, sod % 60);
+    let mut out = [0u8; 24];
+    let at = &mut 0;
+    push2(&mut out, at, (y / 100) as u32);
+    push2(&mut out, at, (y % 100) as u32);
+    push(&mut out, at, b'-');
+    push2(&mut out, at, m);
+    push(&mut out, at, b'-');
+    push2(&mut out, at, d);
+    push(&mut out, at, b'T');
+    push2(&mut out, at, sod / 3600);
+    push(&mut out, at, b':');
+    push2(&mut out, at, sod / 60 % 60);
+    push(&mut out, at, b':');
+    push2(&mut out, at, sod % 60);
     if millis {
         let ms = (nanos.rem_euclid(1_000_000_000) / 1_000_000) as u32;
-        out.push('.');
-        out.push((b'0' + (ms / 100) as u8) as char);
-        push2(&mut out, ms % 100);
+        push(&mut out, at, b'.');
+        push(&mut out, at, b'0' + (ms / 100) as u8);
+        push2(&mut out, at, ms % 100);
     }
-    out.push('Z');
-    out
+    push(&mut out, at, b'Z');
+    let text = std::str::from_utf8(&out[..*at]).expect("ASCII digits and separators");
+    CompactString::from(text)
 }
 
 /// `2025-03-04T06:22:18.819Z` (as `events::time::format_millis`).
-pub(crate) fn format_millis(nanos: i64) -> String {
+pub(crate) fn format_millis(nanos: i64) -> CompactString {
     format(nanos, true)
 }
 
 /// `2025-03-04T06:22:18Z` (as `events::time::format_secs`).
-pub(crate) fn format_secs(nanos: i64) -> String {
+pub(crate) fn format_secs(nanos: i64) -> CompactString {
     format(nanos, false)
 }
 

@@ -429,7 +429,7 @@ pub(crate) fn set_data_stream(doc: &mut Map, dataset: &str, namespace: &str) {
     let mut ds = Map::with_capacity(3);
     ds.insert("dataset", Value::from(dataset));
     ds.insert("namespace", Value::from(namespace));
-    ds.insert("type", Value::from("logs"));
+    ds.insert("type", Value::from_static("logs"));
     doc.insert("data_stream", Value::Object(ds));
     util::set_path(doc, "event.dataset", Value::from(dataset));
 }

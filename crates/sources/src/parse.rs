@@ -7,6 +7,7 @@
 
 use std::fmt;
 
+use compact_str::CompactString;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use events::{Map, Value};
@@ -51,7 +52,7 @@ pub(crate) fn seeded_serde_json<'de, S: DeserializeSeed<'de, Value = Value>>(
 /// A map key, borrowed from the input when it has no escapes.
 pub(crate) enum Key<'de> {
     Borrowed(&'de str),
-    Owned(String),
+    Owned(CompactString),
 }
 
 impl Key<'_> {
@@ -61,9 +62,9 @@ impl Key<'_> {
             Key::Owned(s) => s,
         }
     }
-    pub(crate) fn into_string(self) -> String {
+    pub(crate) fn into_compact(self) -> CompactString {
         match self {
-            Key::Borrowed(s) => s.to_string(),
+            Key::Borrowed(s) => CompactString::from(s),
             Key::Owned(s) => s,
         }
     }
@@ -80,10 +81,10 @@ impl<'de> Visitor<'de> for KeyVisitor {
         Ok(Key::Borrowed(v))
     }
     fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
-        Ok(Key::Owned(v.to_string()))
+        Ok(Key::Owned(CompactString::from(v)))
     }
     fn visit_string<E>(self, v: String) -> Result<Key<'de>, E> {
-        Ok(Key::Owned(v))
+        Ok(Key::Owned(CompactString::from(v)))
     }
 }
 
@@ -130,10 +131,10 @@ macro_rules! scalar_visits {
             Ok(Value::Float(v))
         }
         fn visit_str<E>(self, v: &str) -> Result<Value, E> {
-            Ok(Value::Str(v.to_string()))
+            Ok(Value::Str(compact_str::CompactString::from(v)))
         }
         fn visit_string<E>(self, v: String) -> Result<Value, E> {
-            Ok(Value::Str(v))
+            Ok(Value::Str(compact_str::CompactString::from(v)))
         }
         fn visit_none<E>(self) -> Result<Value, E> {
             Ok(Value::Null)
@@ -174,7 +175,7 @@ impl<'de> Visitor<'de> for ValueSeed {
         while let Some(key) = map.next_key_seed(KeySeed)? {
             let v = map.next_value_seed(child)?;
             // Duplicate keys: the last one wins, as in Elasticsearch.
-            out.insert(key.into_string(), v);
+            out.insert(key.into_compact(), v);
         }
         Ok(Value::Object(out))
     }

@@ -2,9 +2,11 @@
 //! for Containers writes (the mapping table is in the crate docs), and the pass-through of
 //! documents already in ECS shape.
 
-use crate::fasttime::{format_millis, format_secs, parse as parse_timestamp};
+use compact_str::{CompactString, ToCompactString};
 use events::time::parse_timestamp_value;
 use events::{Map, Value};
+
+use crate::fasttime::{format_millis, format_secs, parse as parse_timestamp};
 
 use crate::util::{basename, get_path, get_str, set_path};
 use crate::{Normalizer, Shape, TimePolicy};
@@ -21,13 +23,14 @@ pub(crate) fn pass_through(mut doc: Map, ctx: &Normalizer) -> Result<(Map, Strin
     let flat = |doc: &Map, path: &str| {
         get_str(doc, path)
             .or_else(|| doc.get(path).and_then(Value::as_str))
-            .map(str::to_string)
+            .map(CompactString::from)
     };
     let dataset = flat(&doc, "data_stream.dataset")
         .or_else(|| flat(&doc, "event.dataset"))
-        .unwrap_or_else(|| "generic".to_string());
-    let namespace = flat(&doc, "data_stream.namespace").unwrap_or_else(|| ctx.opts.namespace.clone());
-    let ds_type = flat(&doc, "data_stream.type").unwrap_or_else(|| "logs".to_string());
+        .unwrap_or_else(|| CompactString::const_new("generic"));
+    let namespace =
+        flat(&doc, "data_stream.namespace").unwrap_or_else(|| CompactString::from(&*ctx.opts.namespace));
+    let ds_type = flat(&doc, "data_stream.type").unwrap_or_else(|| CompactString::const_new("logs"));
     if get_path(&doc, "data_stream.dataset").is_none() && doc.get("data_stream.dataset").is_none() {
         set_path(&mut doc, "data_stream.dataset", Value::Str(dataset.clone()));
         set_path(&mut doc, "data_stream.namespace", Value::Str(namespace.clone()));
@@ -59,23 +62,26 @@ fn base(
     let mut doc = Map::with_capacity(12);
     doc.insert("@timestamp", Value::Str(format_millis(time)));
     let mut event = Map::with_capacity(8);
-    event.insert("kind", Value::from("event"));
-    event.insert("category", Value::from("process"));
+    event.insert("kind", Value::from_static("event"));
+    event.insert("category", Value::from_static("process"));
     event.insert("type", Value::from(event_type));
     event.insert("action", Value::from(action));
-    event.insert("module", Value::from("cloud_defend"));
+    event.insert("module", Value::from_static("cloud_defend"));
     let ingested = match ctx.opts.time_policy {
         TimePolicy::Replay => time,
         TimePolicy::Live => ctx.now(),
     };
     event.insert("ingested", Value::Str(format_secs(ingested)));
     if let Some(o) = original {
-        event.insert("original", Value::Str(o));
-        doc.insert("tags", Value::Array(vec![Value::from("preserve_original_event")]));
+        event.insert("original", Value::from(o));
+        doc.insert(
+            "tags",
+            Value::Array(vec![Value::from_static("preserve_original_event")]),
+        );
     }
     doc.insert("event", Value::Object(event));
-    set_path(&mut doc, "ecs.version", Value::from(ECS_VERSION));
-    set_path(&mut doc, "host.os.type", Value::from("linux"));
+    set_path(&mut doc, "ecs.version", Value::from_static(ECS_VERSION));
+    set_path(&mut doc, "host.os.type", Value::from_static("linux"));
     crate::set_data_stream(&mut doc, DATASET, &ctx.opts.namespace);
     let index = ctx.process_index.clone();
     (doc, index)
@@ -90,7 +96,7 @@ fn set_opt(doc: &mut Map, path: &str, v: Option<Value>) {
 fn string_value(v: &Value) -> Option<Value> {
     match v {
         Value::Str(s) if !s.is_empty() => Some(Value::Str(s.clone())),
-        Value::Int(i) => Some(Value::Str(i.to_string())),
+        Value::Int(i) => Some(Value::Str(i.to_compact_string())),
         _ => None,
     }
 }
@@ -157,7 +163,7 @@ fn tetragon_process(doc: &mut Map, prefix: &str, p: &Map) {
             args.extend(split_tetragon_args(a));
         }
         m.insert("args_count", Value::Int(args.len() as i64));
-        m.insert("command_line", Value::Str(args.join(" ")));
+        m.insert("command_line", Value::from(args.join(" ")));
         m.insert("args", Value::from(args));
     }
     set_opt(
@@ -223,7 +229,7 @@ fn tetragon_entry_leader(doc: &mut Map, process: &Map, parent: Option<&Map>) {
     set_path(
         doc,
         "process.entry_leader.entry_meta.type",
-        Value::from("container"),
+        Value::from_static("container"),
     );
 }
 
@@ -318,14 +324,14 @@ pub(crate) fn tetragon(
     if let Some(Value::Object(pod)) = process.get("pod") {
         if let Some(name) = pod.get("name").and_then(Value::as_str).filter(|s| !s.is_empty()) {
             set_path(&mut doc, "orchestrator.resource.name", Value::from(name));
-            set_path(&mut doc, "orchestrator.resource.type", Value::from("pod"));
-            set_path(&mut doc, "orchestrator.type", Value::from("kubernetes"));
+            set_path(&mut doc, "orchestrator.resource.type", Value::from_static("pod"));
+            set_path(&mut doc, "orchestrator.type", Value::from_static("kubernetes"));
         }
         set_opt(&mut doc, "orchestrator.namespace", pod.get("namespace").cloned());
         if let Some(Value::Object(labels)) = pod.get("pod_labels") {
             let labels: Vec<Value> = labels
                 .iter()
-                .map(|(k, v)| Value::Str(format!("{k}:{v}")))
+                .map(|(k, v)| Value::from(format!("{k}:{v}")))
                 .collect();
             set_opt(
                 &mut doc,
@@ -446,8 +452,8 @@ pub(crate) fn falco(rec: Map, original: Option<String>, ctx: &Normalizer) -> Res
     }
     if let Some(pod) = fs("k8s.pod.name") {
         set_path(&mut doc, "orchestrator.resource.name", Value::from(pod));
-        set_path(&mut doc, "orchestrator.resource.type", Value::from("pod"));
-        set_path(&mut doc, "orchestrator.type", Value::from("kubernetes"));
+        set_path(&mut doc, "orchestrator.resource.type", Value::from_static("pod"));
+        set_path(&mut doc, "orchestrator.type", Value::from_static("kubernetes"));
     }
     set_opt(&mut doc, "orchestrator.namespace", f("k8s.ns.name").cloned());
     // Entry leader: Falco's own definition of a container entrypoint (or pid 1 in the container).
@@ -474,7 +480,7 @@ pub(crate) fn falco(rec: Map, original: Option<String>, ctx: &Normalizer) -> Res
         set_path(
             &mut doc,
             "process.entry_leader.entry_meta.type",
-            Value::from("container"),
+            Value::from_static("container"),
         );
     }
     if let Some(host) = rec

@@ -293,11 +293,11 @@ impl<'de> Visitor<'de> for Seed<'_> {
             match self.plan(key.as_str()) {
                 Plan::Full => {
                     let v = map.next_value_seed(ValueSeed { depth })?;
-                    out.insert(key.into_string(), v);
+                    out.insert(key.into_compact(), v);
                 }
                 Plan::Sub(seed) => {
                     let v = map.next_value_seed(Seed { depth, ..seed })?;
-                    out.insert(key.into_string(), v);
+                    out.insert(key.into_compact(), v);
                 }
                 Plan::Skip => map.next_value_seed(Skip { depth })?,
             }

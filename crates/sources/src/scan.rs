@@ -9,6 +9,7 @@
 //! tracked in a 128-bit stack, never by recursion: a hostile line cannot overflow the stack.
 //! The input must already be valid UTF-8.
 
+use compact_str::CompactString;
 use events::{Map, Value};
 
 use crate::parse::MAX_DEPTH;
@@ -485,46 +486,82 @@ pub(crate) fn build_value(text: &str, i: usize, depth: u32) -> Option<(Value, us
 }
 
 /// The decoded string whose opening quote is before `i`, and the index after its closing
-/// quote (escapes of surrogates are left to the full parse: `None`).
-pub(crate) fn build_string(text: &str, start: usize) -> Option<(String, usize)> {
+/// quote (escapes of surrogates are left to the full parse: `None`). A string whose text between
+/// the quotes (escapes included) has up to 24 bytes is built inline, without a heap allocation.
+pub(crate) fn build_string(text: &str, start: usize) -> Option<(CompactString, usize)> {
     let end = skip_string(text.as_bytes(), start)?;
     let plain = text.get(start..end - 1)?;
     if !plain.contains('\\') {
-        return Some((plain.to_string(), end));
+        return Some((CompactString::from(plain), end));
     }
-    let raw = plain.as_bytes();
-    let mut out = Vec::with_capacity(raw.len());
-    let mut i = 0;
-    while i < raw.len() {
-        let c = raw[i];
-        if c != b'\\' {
-            out.push(c);
-            i += 1;
-            continue;
-        }
-        let e = *raw.get(i + 1)?;
-        i += 2;
+    let mut out = CompactString::with_capacity(plain.len());
+    unescape(plain, &mut out)?;
+    Some((out, end))
+}
+
+/// [`build_string`] into a `String`, for callers that only read or write the text out.
+pub(crate) fn build_std_string(text: &str, start: usize) -> Option<(String, usize)> {
+    let end = skip_string(text.as_bytes(), start)?;
+    let plain = text.get(start..end - 1)?;
+    let mut out = String::with_capacity(plain.len());
+    unescape(plain, &mut out)?;
+    Some((out, end))
+}
+
+/// Where [`unescape`] writes.
+trait Text {
+    fn push_str(&mut self, s: &str);
+    fn push(&mut self, c: char);
+}
+
+impl Text for String {
+    fn push_str(&mut self, s: &str) {
+        String::push_str(self, s);
+    }
+    fn push(&mut self, c: char) {
+        String::push(self, c);
+    }
+}
+
+impl Text for CompactString {
+    fn push_str(&mut self, s: &str) {
+        CompactString::push_str(self, s);
+    }
+    fn push(&mut self, c: char) {
+        CompactString::push(self, c);
+    }
+}
+
+/// Appends the string content `plain` (between the quotes) with its escapes decoded; `None` on
+/// an escape the scanner leaves to the full parse.
+fn unescape(plain: &str, out: &mut impl Text) -> Option<()> {
+    let mut rest = plain;
+    while let Some(at) = rest.find('\\') {
+        out.push_str(&rest[..at]);
+        let e = *rest.as_bytes().get(at + 1)?;
         let plain = match e {
-            b'"' => b'"',
-            b'\\' => b'\\',
-            b'/' => b'/',
-            b'b' => 8,
-            b'f' => 12,
-            b'n' => b'\n',
-            b'r' => b'\r',
-            b't' => b'\t',
+            b'"' => '"',
+            b'\\' => '\\',
+            b'/' => '/',
+            b'b' => '\u{8}',
+            b'f' => '\u{c}',
+            b'n' => '\n',
+            b'r' => '\r',
+            b't' => '\t',
             b'u' => {
-                let code = u32::from_str_radix(std::str::from_utf8(raw.get(i..i + 4)?).ok()?, 16).ok()?;
-                i += 4;
-                let ch = char::from_u32(code)?;
-                out.extend_from_slice(ch.encode_utf8(&mut [0; 4]).as_bytes());
+                let hex = rest.get(at + 2..at + 6)?;
+                let code = u32::from_str_radix(hex, 16).ok()?;
+                out.push(char::from_u32(code)?);
+                rest = &rest[at + 6..];
                 continue;
             }
             _ => return None,
         };
         out.push(plain);
+        rest = &rest[at + 2..];
     }
-    Some((String::from_utf8(out).ok()?, end))
+    out.push_str(rest);
+    Some(())
 }
 
 #[cfg(test)]
@@ -626,6 +663,28 @@ mod tests {
         let deep = format!("{}{}", "[".repeat(128), "]".repeat(128));
         assert!(build_value(&deep, 0, 1).is_none());
         assert!(build_value(r#""\ud83d\ude00""#, 0, 0).is_none());
+    }
+
+    #[test]
+    fn strings_decode_as_serde_json_does_inline_or_not() {
+        for quoted in [
+            r#""plain""#,
+            r#""a\"b\\c\/d\b\f\n\r\t""#,
+            r#""\u00e9t\u00e9 \u2603 \u0041""#,
+            r#""a string of more than twenty-four bytes with \"escapes\" in it""#,
+            r#""\n""#,
+            r#""""#,
+        ] {
+            let want: String = serde_json::from_str(quoted).unwrap();
+            let (got, end) = build_string(quoted, 1).unwrap();
+            assert_eq!((got.as_str(), end), (want.as_str(), quoted.len()), "{quoted}");
+            // inline when the text between the quotes (escapes included) fits
+            assert_eq!(got.is_heap_allocated(), quoted.len() - 2 > 24, "{quoted}");
+            let (std, _) = build_std_string(quoted, 1).unwrap();
+            assert_eq!(std, want, "{quoted}");
+        }
+        assert!(build_string(r#""\ud83d\ude00""#, 1).is_none());
+        assert!(build_string(r#""\x""#, 1).is_none());
     }
 
     #[test]

@@ -32,8 +32,8 @@ fn reference_line(doc: &Document, fields: Option<&[String]>, meta: bool, out: &m
         Some(f) => project(doc, f),
     };
     if meta {
-        m.insert("_id", Value::Str(doc.id.clone()));
-        m.insert("_index", Value::Str(doc.index.clone()));
+        m.insert("_id", Value::from(doc.id.as_str()));
+        m.insert("_index", Value::from(doc.index.as_str()));
     }
     serde_json::to_writer(&mut *out, &m).unwrap();
     out.push(b'\n');

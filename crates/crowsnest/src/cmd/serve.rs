@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
+use compact_str::CompactString;
 use events::{Document, Map};
 use runtime::{Hunt, HuntOptions};
 use serve::{Detector, Normalizer, ServeConfig};
@@ -181,17 +182,18 @@ impl SourcesNormalizer {
 }
 
 /// `event.ingested` and `@timestamp` texts of a receive time, formatted once per batch (every
-/// event of a batch shares it) and per thread.
-fn stamps(received_at: i64) -> (String, String) {
+/// event of a batch shares it) and per thread. Both fit inline, so the clones do not allocate.
+fn stamps(received_at: i64) -> (CompactString, CompactString) {
     thread_local! {
-        static LAST: std::cell::RefCell<(i64, String, String)> =
-            const { std::cell::RefCell::new((i64::MIN, String::new(), String::new())) };
+        static LAST: std::cell::RefCell<(i64, CompactString, CompactString)> = const {
+            std::cell::RefCell::new((i64::MIN, CompactString::const_new(""), CompactString::const_new("")))
+        };
     }
     LAST.with_borrow_mut(|(at, ingested, timestamp)| {
         if *at != received_at {
             *at = received_at;
-            *ingested = events::time::format_secs(received_at);
-            *timestamp = events::time::format_millis(received_at);
+            *ingested = events::time::format_secs(received_at).into();
+            *timestamp = events::time::format_millis(received_at).into();
         }
         (ingested.clone(), timestamp.clone())
     })

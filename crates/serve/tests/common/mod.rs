@@ -134,10 +134,10 @@ impl serve::Detector for TestDetector {
     fn advance(&mut self, _now: i64, emit: &mut dyn FnMut(Map)) {
         for id in self.pending.drain(..) {
             let mut m = Map::new();
-            m.insert("kibana.alert.uuid", Value::Str(format!("alert-{id}")));
+            m.insert("kibana.alert.uuid", Value::from(format!("alert-{id}")));
             m.insert("kibana.alert.rule.name", Value::from("test rule"));
             m.insert("kibana.alert.severity", Value::from("high"));
-            m.insert("event.id", Value::Str(id));
+            m.insert("event.id", Value::from(id));
             emit(m);
         }
     }

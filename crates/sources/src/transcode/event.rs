@@ -16,6 +16,8 @@
 
 use std::net::IpAddr;
 
+use compact_str::CompactString;
+
 use crate::fasttime::{format_millis, format_secs, parse as parse_timestamp};
 use crate::scan::{skip_value, ws};
 use crate::validate::OBJECT_REF_STRINGS;
@@ -39,7 +41,7 @@ fn foreign(key: &str) -> bool {
 struct Clock {
     second: Option<i64>,
     /// `YYYY-MM-DDTHH:MM:SSZ` of `second`.
-    text: String,
+    text: CompactString,
 }
 
 impl Clock {

@@ -9,7 +9,7 @@
 //! decodes) make the caller fall back ([`Fail`]).
 
 use crate::parse::MAX_DEPTH;
-use crate::scan::{Escapes, build_string, literal, skip_number, string_end, ws};
+use crate::scan::{Escapes, build_std_string, literal, skip_number, string_end, ws};
 
 /// The record must take the tree path (unusual or invalid input).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -255,7 +255,7 @@ pub(crate) fn string(text: &str, i: usize, out: &mut Vec<u8>) -> R<(usize, bool)
         return Ok((end, false));
     }
     if escaped == Escapes::Other {
-        let (s, _) = opt(build_string(text, i + 1))?;
+        let (s, _) = opt(build_std_string(text, i + 1))?;
         write_str(out, &s);
     } else {
         // No escapes, or only those serde_json writes the same way.
@@ -467,7 +467,7 @@ pub(crate) fn decode_str(text: &str, i: usize) -> R<(std::borrow::Cow<'_, str>, 
     }
     let (end, escaped) = opt(string_end(b, i + 1))?;
     if escaped != Escapes::None {
-        let (s, end) = opt(build_string(text, i + 1))?;
+        let (s, end) = opt(build_std_string(text, i + 1))?;
         Ok((std::borrow::Cow::Owned(s), end))
     } else {
         Ok((std::borrow::Cow::Borrowed(&text[i + 1..end - 1]), end))

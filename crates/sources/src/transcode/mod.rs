@@ -140,8 +140,8 @@ pub fn write_document(doc: &Document, format: &EcsFormat, out: &mut Vec<u8>) {
     };
     if format.meta {
         with_meta = map.clone();
-        with_meta.insert("_id", Value::Str(doc.id.clone()));
-        with_meta.insert("_index", Value::Str(doc.index.clone()));
+        with_meta.insert("_id", Value::from(doc.id.as_str()));
+        with_meta.insert("_index", Value::from(doc.index.as_str()));
         map = &with_meta;
     }
     // Writing into a Vec cannot fail, and a Map always serializes.
