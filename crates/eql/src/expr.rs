@@ -209,7 +209,7 @@ impl<'d> FieldMemo<'d> {
         'd: 'a,
     {
         let key = Arc::as_ptr(path) as *const u8 as usize;
-        let copy = |v: &Vals<'d>| -> Vals<'a> { v.iter().map(|s| -> Scalar<'a> { s.clone() }).collect() };
+        let copy = |v: &Vals<'d>| -> Vals<'a> { v.iter().cloned().collect() };
         if let Some((_, v)) = self.read.borrow().iter().find(|(k, _)| *k == key) {
             return copy(v);
         }
