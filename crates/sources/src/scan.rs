@@ -489,9 +489,10 @@ pub(crate) fn build_value(text: &str, i: usize, depth: u32) -> Option<(Value, us
 /// quote (escapes of surrogates are left to the full parse: `None`). A string whose text between
 /// the quotes (escapes included) has up to 24 bytes is built inline, without a heap allocation.
 pub(crate) fn build_string(text: &str, start: usize) -> Option<(CompactString, usize)> {
-    let end = skip_string(text.as_bytes(), start)?;
+    // The scan that finds the end says whether there are escapes: no second pass for them.
+    let (end, escapes) = string_end(text.as_bytes(), start)?;
     let plain = text.get(start..end - 1)?;
-    if !plain.contains('\\') {
+    if escapes == Escapes::None {
         return Some((CompactString::from(plain), end));
     }
     let mut out = CompactString::with_capacity(plain.len());
