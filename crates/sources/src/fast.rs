@@ -30,6 +30,7 @@
 
 use events::{Document, Map, Value};
 
+use crate::project::{DERIVED, needs};
 use crate::scan::{Members, build_value, for_each_element};
 use crate::validate::OBJECT_REF_STRINGS;
 use crate::{Normalizer, audit, hash};
@@ -93,22 +94,6 @@ const AUDIT_KEYS: [&str; 6] = [
     "stage",
     "objectRef",
     "requestReceivedTimestamp",
-];
-
-/// ECS fields derived from raw members, and the member each comes from.
-const DERIVED: [(&str, &str); 12] = [
-    ("event.action", "verb"),
-    ("event.outcome", "annotations"),
-    ("user.name", "user"),
-    ("user.id", "user"),
-    ("related.user", "user"),
-    ("user_agent.original", "userAgent"),
-    ("source.ip", "sourceIPs"),
-    ("client.ip", "sourceIPs"),
-    ("related.ip", "sourceIPs"),
-    ("orchestrator.api_version", "apiVersion"),
-    ("orchestrator.resource", "objectRef"),
-    ("orchestrator.namespace", "objectRef"),
 ];
 
 /// What a top-level member is to the fast path (its index in the table it belongs to).
@@ -206,19 +191,10 @@ impl FastPlan {
             if let Some(rest) = f.strip_prefix("kubernetes.audit.") {
                 need(rest.split('.').next().unwrap_or(rest));
             }
-            // `f` is the derived field, inside it, or contains it (`user`, `related`, ...).
-            let related = |x: &str| {
-                f == x
-                    || f.strip_prefix(x).is_some_and(|r| r.starts_with('.'))
-                    || x.strip_prefix(f).is_some_and(|r| r.starts_with('.'))
-            };
             for (ecs, raw) in DERIVED {
-                if related(ecs) {
+                if needs(f, ecs) {
                     need(raw);
                 }
-            }
-            if related("orchestrator.resource.type") || related("orchestrator.cluster") {
-                need("resource");
             }
         }
         Some(FastPlan { needed })

@@ -33,8 +33,10 @@ const SKIPPABLE: [&str; 10] = [
     "metadata",
 ];
 
-/// ECS fields derived from Event keys by the pipeline.
-const DERIVED: [(&str, &str); 11] = [
+/// ECS fields derived from raw audit Event members by the `kubernetes.audit_logs` pipeline,
+/// and the member each comes from (both the projection and the audit fast path read it).
+pub(crate) const DERIVED: [(&str, &str); 14] = [
+    ("event.action", "verb"),
     ("event.outcome", "annotations"),
     ("user.name", "user"),
     ("user.id", "user"),
@@ -43,10 +45,20 @@ const DERIVED: [(&str, &str); 11] = [
     ("source.ip", "sourceIPs"),
     ("client.ip", "sourceIPs"),
     ("related.ip", "sourceIPs"),
-    ("related", "sourceIPs"),
-    ("source", "sourceIPs"),
-    ("client", "sourceIPs"),
+    ("orchestrator.api_version", "apiVersion"),
+    ("orchestrator.resource", "objectRef"),
+    ("orchestrator.namespace", "objectRef"),
+    ("orchestrator.resource.type", "resource"),
+    ("orchestrator.cluster", "resource"),
 ];
+
+/// True when the requested field `f` needs the derived field `x`: `f` is `x`, inside it, or
+/// contains it (`related` needs `related.user` and `related.ip`).
+pub(crate) fn needs(f: &str, x: &str) -> bool {
+    f == x
+        || f.strip_prefix(x).is_some_and(|r| r.starts_with('.'))
+        || x.strip_prefix(f).is_some_and(|r| r.starts_with('.'))
+}
 
 #[derive(Debug, Default, Clone)]
 struct Node {
@@ -139,7 +151,7 @@ impl Projection {
                 root.add(rest);
             }
             for (ecs, raw) in DERIVED {
-                if f == ecs || f.starts_with(&format!("{ecs}.")) {
+                if needs(f, ecs) {
                     root.add(raw);
                 }
             }

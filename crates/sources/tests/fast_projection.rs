@@ -297,3 +297,47 @@ fn mutated_members_give_the_regular_path_errors() {
         .join()
         .unwrap();
 }
+
+/// Requesting a parent of derived fields (`related`, `event`, `orchestrator`, ...) gives its
+/// whole value on the regular projected path too (records the audit fast path leaves): the
+/// raw members every derived field under it comes from are read. `related` once lost
+/// `related.user`, `user_agent` and `event` lost what `userAgent` and the annotations give,
+/// and `orchestrator.namespace` beside a requested `objectRef.name` lost the namespace.
+#[test]
+fn parents_of_derived_fields_keep_them_on_the_regular_path() {
+    let mut lines = fixture_lines();
+    lines.extend(generated_lines().into_iter().take(500));
+    let full = Normalizer::new(Options::default());
+    let sets: [&[&str]; 8] = [
+        &["related"],
+        &["event"],
+        &["user_agent"],
+        &["source", "client"],
+        &["orchestrator"],
+        &["orchestrator.namespace", "kubernetes.audit.objectRef.name"],
+        &["orchestrator.resource", "user"],
+        &["related.user", "event.outcome"],
+    ];
+    for fields in sets {
+        let opts = Options {
+            fields: Some(fields.iter().map(|s| s.to_string()).collect()),
+            ..Options::default()
+        };
+        let slow = Normalizer::new(opts).without_fast_path();
+        for line in &lines {
+            let (Ok(want), Ok(got)) = (full.normalize_line(line), slow.normalize_line(line)) else {
+                continue;
+            };
+            for (w, g) in want.iter().zip(&got) {
+                for f in fields {
+                    assert_eq!(
+                        values(w, f),
+                        values(g, f),
+                        "{f} of {fields:?} on {}",
+                        String::from_utf8_lossy(line)
+                    );
+                }
+            }
+        }
+    }
+}
