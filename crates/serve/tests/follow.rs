@@ -6,7 +6,6 @@ mod common;
 use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
@@ -139,20 +138,7 @@ async fn followed_lines_reach_the_detector_and_survive_a_restart_without_rereadi
     let line = |id: &str, m: &str| format!("{}\n", audit_event(id, m));
     append(&log, &(line("f1", "attack") + &line("f2", "calm") + "not json\n"));
 
-    let run = |cfg: serve::ServeConfig| async move {
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let server = serve::start(
-            cfg,
-            Box::new(TestDetector::default()),
-            Arc::new(TestNormalizer),
-            async move {
-                let _ = rx.await;
-            },
-        )
-        .await
-        .unwrap();
-        (server, tx)
-    };
+    let run = common::start;
     let (server, stop) = run(cfg.clone()).await;
     let a = alerts.clone();
     assert!(wait_for(Duration::from_secs(10), || alert_ids(&a) == ["alert-f1"]));

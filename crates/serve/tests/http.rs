@@ -46,17 +46,7 @@ async fn start(pki: &Pki, dir: &std::path::Path, tweak: impl FnOnce(&mut ServeCo
     cfg.tls.client_ca = Some(pki.ca_file.clone());
     cfg.wal.dir = dir.join("state");
     tweak(&mut cfg);
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let server = serve::start(
-        cfg.clone(),
-        Box::new(TestDetector::default()),
-        Arc::new(TestNormalizer),
-        async move {
-            let _ = rx.await;
-        },
-    )
-    .await
-    .unwrap();
+    let (server, tx) = common::start(cfg.clone()).await;
     let scheme = if cfg.insecure { "http" } else { "https" };
     Running {
         base: format!("{scheme}://127.0.0.1:{}", server.local_addr().port()),

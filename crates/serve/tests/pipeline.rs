@@ -87,12 +87,7 @@ async fn acknowledged_before_evaluation_evaluated_in_order_and_drained_at_shutdo
         seen: seen.clone(),
         inner: TestDetector::default(),
     };
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let server = serve::start(cfg, Box::new(detector), Arc::new(TestNormalizer), async move {
-        let _ = rx.await;
-    })
-    .await
-    .unwrap();
+    let (server, tx) = common::start_with(cfg, Box::new(detector)).await;
     let base = format!("http://{}", server.local_addr());
     let c = reqwest::Client::new();
     let mut ids = Vec::new();
@@ -145,17 +140,7 @@ async fn acknowledged_before_evaluation_evaluated_in_order_and_drained_at_shutdo
     assert_eq!(*seen.lock().unwrap(), ids, "evaluated in log order");
     // Alerts are raised at a tick: those still pending when the ticker stopped are raised again
     // by the replay after a restart; every alert reaches the sink exactly once.
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let server = serve::start(
-        cfg_for(&dir, &alerts),
-        Box::new(TestDetector::default()),
-        Arc::new(TestNormalizer),
-        async move {
-            let _ = rx.await;
-        },
-    )
-    .await
-    .unwrap();
+    let (server, tx) = common::start(cfg_for(&dir, &alerts)).await;
     let want: Vec<String> = (0..5).map(|b| format!("alert-b{b}-e0")).collect();
     let path = alerts.clone();
     assert!(

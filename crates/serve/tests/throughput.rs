@@ -3,7 +3,6 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use common::*;
@@ -28,17 +27,7 @@ async fn ingest_throughput() {
     cfg.tls.cert = Some(pki.server_cert.clone());
     cfg.tls.key = Some(pki.server_key.clone());
     cfg.wal.dir = dir.path().join("state");
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let server = serve::start(
-        cfg,
-        Box::new(TestDetector::default()),
-        Arc::new(TestNormalizer),
-        async move {
-            let _ = rx.await;
-        },
-    )
-    .await
-    .unwrap();
+    let (server, tx) = common::start(cfg).await;
     let url = format!("https://127.0.0.1:{}/audit", server.local_addr().port());
     let (clients, batches, per_batch) = (8, 40, 100);
     let start = Instant::now();

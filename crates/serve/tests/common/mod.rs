@@ -193,3 +193,23 @@ pub fn wait_for(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
     }
     cond()
 }
+
+/// Starts `crowsnest serve` in this process with `detector` and [`TestNormalizer`]. It runs
+/// until the returned sender is sent to or dropped: keep it alive for the server's lifetime.
+pub async fn start_with(
+    cfg: serve::ServeConfig,
+    detector: Box<dyn serve::Detector>,
+) -> (serve::Server, tokio::sync::oneshot::Sender<()>) {
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server = serve::start(cfg, detector, std::sync::Arc::new(TestNormalizer), async move {
+        let _ = rx.await;
+    })
+    .await
+    .unwrap();
+    (server, tx)
+}
+
+/// [`start_with`] the plain [`TestDetector`].
+pub async fn start(cfg: serve::ServeConfig) -> (serve::Server, tokio::sync::oneshot::Sender<()>) {
+    start_with(cfg, Box::new(TestDetector::default())).await
+}
