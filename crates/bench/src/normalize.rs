@@ -8,14 +8,8 @@ use std::path::Path;
 /// Reads `path` through `sources::Reader` with the default options (every field, replay time)
 /// and counts the documents and the lines it rejects.
 pub fn normalize(path: &Path) -> anyhow::Result<Measure> {
-    let paths = [path.to_string_lossy().into_owned()];
     let sw = Stopwatch::start();
-    let reader = sources::Reader::open(&paths, sources::Options::default())
-        .map_err(|e| anyhow::anyhow!("opening {}: {e}", path.display()))?;
-    let bytes = match reader.total_bytes() {
-        Some(b) => b,
-        None => std::fs::metadata(path)?.len(),
-    };
+    let (reader, bytes) = open(path)?;
     let mut events = 0u64;
     let mut bad = 0u64;
     for item in reader {
@@ -48,15 +42,9 @@ pub const ECS_FIELDS: &str =
 /// normalize` prints them, `fields` projected when given) into a buffer that is dropped once
 /// it holds 1 MB; the events counted are the lines written.
 pub fn normalize_ecs(path: &Path, how: EcsPath, fields: Option<&str>) -> anyhow::Result<Measure> {
-    let paths = [path.to_string_lossy().into_owned()];
     let fields = fields.map(|f| f.split(',').map(str::to_string).collect::<Vec<_>>());
     let sw = Stopwatch::start();
-    let reader = sources::Reader::open(&paths, sources::Options::default())
-        .map_err(|e| anyhow::anyhow!("opening {}: {e}", path.display()))?;
-    let bytes = match reader.total_bytes() {
-        Some(b) => b,
-        None => std::fs::metadata(path)?.len(),
-    };
+    let (reader, bytes) = open(path)?;
     let format = sources::EcsFormat::new(fields, false);
     let (mut events, mut bad) = (0u64, 0u64);
     match how {
@@ -90,4 +78,16 @@ pub fn normalize_ecs(path: &Path, how: EcsPath, fields: Option<&str>) -> anyhow:
         }
     }
     Ok(Measure::counted(bytes, events, bad, sw))
+}
+
+/// A reader over `path` with the default options (every field, replay time), and its size.
+fn open(path: &Path) -> anyhow::Result<(sources::Reader, u64)> {
+    let paths = [path.to_string_lossy().into_owned()];
+    let reader = sources::Reader::open(&paths, sources::Options::default())
+        .map_err(|e| anyhow::anyhow!("opening {}: {e}", path.display()))?;
+    let bytes = match reader.total_bytes() {
+        Some(b) => b,
+        None => std::fs::metadata(path)?.len(),
+    };
+    Ok((reader, bytes))
 }
