@@ -204,22 +204,17 @@ impl Framer {
             };
             // The record inside the line: a UTF-8 byte order mark at the start of an input is
             // not part of it, nor is surrounding whitespace.
-            let mut a = if line == 1 && bytes.starts_with(b"\xEF\xBB\xBF") {
-                3
-            } else {
-                0
+            let body = match bytes.strip_prefix(b"\xEF\xBB\xBF") {
+                Some(rest) if line == 1 => rest,
+                _ => bytes,
             };
-            let mut b = bytes.len();
-            while a < b && bytes[a].is_ascii_whitespace() {
-                a += 1;
-            }
-            while b > a && bytes[b - 1].is_ascii_whitespace() {
-                b -= 1;
-            }
-            if a == b {
+            let trimmed = body.trim_ascii();
+            if trimmed.is_empty() {
                 continue;
             }
-            let trimmed = &bytes[a..b];
+            // Where the record starts in the line, and ends.
+            let a = bytes.len() - body.trim_ascii_start().len();
+            let b = a + trimmed.len();
             // A complete JSON line ends with its closing bracket: no need to scan it.
             let closed = matches!(trimmed[trimmed.len() - 1], b'}' | b']');
             let depth = if closed { 0 } else { open_depth(trimmed) };

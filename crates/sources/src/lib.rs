@@ -230,7 +230,7 @@ pub fn normalize_value(v: &Value, opts: &Options) -> Result<Vec<Document>, Strin
 /// Parses one record and says what it was recognised as (`normalize --explain`).
 pub fn detect_line_shape(line: &[u8]) -> Result<Shape, String> {
     let line = util::trim_ascii(line);
-    std::str::from_utf8(line).map_err(|e| format!("invalid UTF-8 at byte {}", e.valid_up_to()))?;
+    util::utf8(line).map_err(|at| format!("invalid UTF-8 at byte {at}"))?;
     let v = parse::full_sonic(line).map_err(|e| format!("malformed JSON: {e}"))?;
     Ok(detect_shape(&v))
 }
