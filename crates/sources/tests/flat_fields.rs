@@ -145,7 +145,7 @@ const DEEP_FIELDS: [&str; 28] = [
 
 /// (d) What the hand-written edge cases put in unusual places: renamed annotation keys,
 /// numbers, objects and arrays as values, top-level dotted keys, the GKE `resource` member.
-const EDGE_FIELDS: [&str; 33] = [
+const EDGE_FIELDS: [&str; 31] = [
     "kubernetes.audit.responseStatus.details",
     "kubernetes.audit.requestObject.n",
     "kubernetes.audit.requestObject.b",
@@ -153,9 +153,7 @@ const EDGE_FIELDS: [&str; 33] = [
     "kubernetes.audit.requestObject.items.x",
     "kubernetes.audit.requestObject.nested",
     "kubernetes.audit.requestObject.kind",
-    "kubernetes.audit.requestObject.spec",
     "kubernetes.audit.requestObject.metadata.labels.a.b",
-    "kubernetes.audit.responseStatus",
     "kubernetes.audit.responseStatus.metadata",
     "kubernetes.audit.annotations.a_b",
     "kubernetes.audit.annotations.a_b_c",
@@ -179,6 +177,19 @@ const EDGE_FIELDS: [&str; 33] = [
     "related.user",
     "event.outcome",
     "user.id",
+];
+
+/// (e) Raw members and subtrees whose values are objects (a record then leaves the flat path
+/// when one is an object, or keeps it when it is a scalar).
+const OBJECT_FIELDS: [&str; 8] = [
+    "kubernetes.audit.requestObject.spec",
+    "kubernetes.audit.responseStatus",
+    "kubernetes.audit.requestObject",
+    "kubernetes.audit.user",
+    "kubernetes.audit.objectRef",
+    "kubernetes.audit.annotations",
+    "kubernetes.audit.user.extra",
+    "kubernetes.audit.impersonatedUser",
 ];
 
 const TIME_FIELDS: [&str; 2] = ["@timestamp", "event.ingested"];
@@ -217,11 +228,16 @@ impl Setup {
     }
 }
 
-/// A field's values, and their JSON text (so that `-0.0` and `0.0` differ).
-fn values(d: &Document, f: &str) -> (Vec<Value>, Vec<String>) {
+/// A field's values, their JSON text (so that `-0.0` and `0.0` differ), and what `first`
+/// and `for_each_value` give.
+type Values = (Vec<Value>, Vec<String>, Option<Value>, Vec<Value>);
+
+fn values(d: &Document, f: &str) -> Values {
     let vals: Vec<Value> = d.field(f).into_iter().cloned().collect();
     let text = vals.iter().map(Value::to_json).collect();
-    (vals, text)
+    let mut each = Vec::new();
+    d.for_each_value(f, &mut |v| each.push(v.clone()));
+    (vals, text, d.first(f).cloned(), each)
 }
 
 /// The disagreements found, one line each (field, both values, fields requested, record);
@@ -370,12 +386,13 @@ fn reference(lines: &[Vec<u8>], opts: &Options) -> Vec<Result<Vec<Document>, Str
     lines.iter().map(|l| full.normalize_line(l)).collect()
 }
 
-fn all_sets() -> [(&'static str, &'static [&'static str]); 4] {
+fn all_sets() -> [(&'static str, &'static [&'static str]); 5] {
     [
         ("rules", &RULE_FIELDS),
         ("derived", &DERIVED_FIELDS),
         ("deep", &DEEP_FIELDS),
         ("edge", &EDGE_FIELDS),
+        ("objects", &OBJECT_FIELDS),
     ]
 }
 
@@ -411,7 +428,9 @@ fn generated_lines_are_the_same_through_the_flat_path() {
     assert!(lines.len() >= 3_000, "{}", lines.len());
     let opts = Options::default();
     let want = reference(&lines, &opts);
-    for (name, fields) in all_sets() {
+    // (The object-valued set never gives flat documents on these records: left to the
+    // fixtures and edge cases, for time.)
+    for (name, fields) in all_sets().into_iter().filter(|(name, _)| *name != "objects") {
         let (flat, events) = run_set(&lines, &want, &Setup::new(fields, &[], &opts), &mut found);
         eprintln!("gen {name}: {flat} flat documents of {events} Event lines");
         if matches!(name, "rules" | "deep") {
@@ -430,18 +449,16 @@ fn generated_lines_are_the_same_through_the_flat_path() {
 fn live_time_policy_keeps_every_other_field() {
     let mut found = Found::new();
     let mut lines = fixture_lines();
-    let generated: Vec<Vec<u8>> = generated_lines().into_iter().take(1_000).collect();
-    lines.extend(generated.iter().cloned());
     lines.extend(edge_lines().into_iter().map(String::into_bytes));
+    let generated: Vec<Vec<u8>> = generated_lines().into_iter().take(1_000).collect();
     let opts = Options {
         time_policy: TimePolicy::Live,
         ..Options::default()
     };
-    let want = reference(&lines, &opts);
+    let (want, gen_want) = (reference(&lines, &opts), reference(&generated, &opts));
     for (name, fields) in [("rules", &RULE_FIELDS[..]), ("derived", &DERIVED_FIELDS[..])] {
         let s = Setup::new(fields, &[], &opts);
         run_set(&lines, &want, &s, &mut found);
-        let gen_want = reference(&generated, &opts);
         let (flat, events) = run_set(&generated, &gen_want, &s, &mut found);
         assert!(
             flat * 10 >= events * 9,
@@ -487,7 +504,7 @@ fn another_namespace_is_in_the_flat_documents() {
 fn parents_and_patterns_turn_the_flat_path_off() {
     let mut found = Found::new();
     let mut lines = fixture_lines();
-    lines.extend(generated_lines().into_iter().take(500));
+    lines.extend(generated_lines().into_iter().take(300));
     lines.extend(edge_lines().into_iter().map(String::into_bytes));
     let opts = Options::default();
     let want = reference(&lines, &opts);
@@ -779,6 +796,50 @@ fn edge_lines() -> Vec<String> {
         vec![(r#""verb":"create""#, r#""verb":null"#)],
         vec![(r#""level":"RequestResponse""#, r#""level":"None""#)],
         vec![(KIND, r#""kind":"EventList","#)],
+        // The GKE renames apply to Events too, when the target is missing.
+        vec![(r#""auditID":"0b7f-11","#, r#""insertId":"ins-1","#)],
+        vec![(r#""auditID":"0b7f-11","#, r#""auditID":null,"insertId":"ins-1","#)],
+        vec![(
+            r#""auditID":"0b7f-11","#,
+            r#""auditID":"0b7f-11","insertId":"ins-1","#,
+        )],
+        vec![(RRT, r#""receiveTimestamp":"2024-03-01T10:00:01.5Z","#)],
+        vec![(
+            RRT,
+            r#""requestReceivedTimestamp":null,"receiveTimestamp":"2024-03-01T10:00:01.5Z","#,
+        )],
+        vec![(
+            RRT,
+            r#""requestReceivedTimestamp":"2024-03-01T10:00:00.123456Z","receiveTimestamp":"2024-03-01T10:00:01.5Z","#,
+        )],
+        vec![
+            (RRT, ""),
+            (
+                STAGE,
+                r#""stageTimestamp":"","timestamp":"2024-03-01T10:00:00.323Z""#,
+            ),
+        ],
+        vec![(KIND, r#""kind":"Event","labels":{"x.y":"1"},"#)],
+        vec![(
+            RESPST,
+            r#""protoPayload":{"status":{"code":7},"resourceName":"core/v1/pods/p"}"#,
+        )],
+        vec![(
+            RESPST,
+            r#""responseStatus":{},"protoPayload":{"status":{"code":7},"resourceName":"core/v1/pods/p"}"#,
+        )],
+        vec![(
+            RESPST,
+            r#""responseStatus":{"code":201},"protoPayload":{"status":{"code":7}}"#,
+        )],
+        vec![
+            (OBJREF, r#""objectRef":{"resource":"pods"}"#),
+            (
+                RESPST,
+                r#""responseStatus":{"code":201},"protoPayload":{"resourceName":"core/v1/pods/p"}"#,
+            ),
+        ],
+        vec![(RESPST, r#""responseStatus":{"code":201},"protoPayload":"x""#)],
     ];
     let mut lines: Vec<String> = cases.iter().map(|c| mutate(c)).collect();
     // Each number and literal alone (one odd element can send a whole record elsewhere).
@@ -830,6 +891,15 @@ fn edge_lines() -> Vec<String> {
         "{{\"kind\":\"EventList\",\"apiVersion\":\"audit.k8s.io/v1\",\"items\":[{BASE}]}}"
     ));
     lines.push(format!("[{BASE},{BASE}]"));
+    // AKS and GKE records (other shapes: never flat).
+    lines.push(format!(
+        r#"{{"category":"kube-audit","operationName":"Microsoft.ContainerService/managedClusters/diagnosticLogs/Read","resourceId":"/SUBSCRIPTIONS/S/RESOURCEGROUPS/G/PROVIDERS/MICROSOFT.CONTAINERSERVICE/MANAGEDCLUSTERS/C","time":"2024-03-01T10:00:05.5Z","properties":{{"log":{},"pod":"kube-apiserver-1","stream":"stdout"}}}}"#,
+        Value::from(BASE).to_json()
+    ));
+    lines.push(
+        r#"{"protoPayload":{"@type":"type.googleapis.com/google.cloud.audit.AuditLog","methodName":"io.k8s.core.v1.pods.create","resourceName":"core/v1/namespaces/prod/pods/web-0","authenticationInfo":{"principalEmail":"alice@example.com"},"status":{"code":0}},"insertId":"abc","resource":{"type":"k8s_cluster","labels":{"cluster_name":"c1","project_id":"p1","location":"us"}},"timestamp":"2024-03-01T10:00:00.1Z","receiveTimestamp":"2024-03-01T10:00:00.2Z","labels":{"authorization.k8s.io/decision":"allow"},"logName":"projects/p1/logs/cloudaudit.googleapis.com%2Factivity"}"#
+            .to_string(),
+    );
     lines.push(BASE[..BASE.len() - 1].to_string());
     lines.push(format!("{BASE} x"));
     lines
@@ -845,7 +915,7 @@ fn edge_cases_are_the_same_through_the_flat_path() {
         let s = Setup::new(fields, &[], &opts);
         let (flat, events) = run_set(&lines, &want, &s, &mut found);
         eprintln!("edge {name}: {flat} flat documents of {events} Event lines");
-        if name != "edge" {
+        if name != "objects" {
             // Not vacuous: the base line itself is flat.
             let n = check(BASE.as_bytes(), &want[0], &s, &mut found);
             assert_eq!(n, 1, "{name}: the base line is not flat");
