@@ -928,6 +928,25 @@ fn edge_cases_are_the_same_through_the_flat_path() {
             assert_eq!(n, 1, "{name}: the base line is not flat");
         }
     }
+    // Flat fields without a projection, and an empty list of flat fields (only `_id`,
+    // `_index` and the raw record to check then: the contract is about the flat fields).
+    for (flat_fields, fields) in [(&RULE_FIELDS[..], None), (&[][..], Some(&RULE_FIELDS[..]))] {
+        let owned = |f: &[&str]| f.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let base = Options {
+            fields: fields.map(owned),
+            ..Options::default()
+        };
+        let s = Setup {
+            fields: owned(flat_fields),
+            flat: Normalizer::new(Options {
+                flat_fields: Some(owned(flat_fields)),
+                ..base.clone()
+            }),
+            regular: Normalizer::new(base).without_fast_path(),
+            live: false,
+        };
+        run_set(&lines, &want, &s, &mut found);
+    }
     // `event.original` and `tags` when the raw record is kept.
     let keep = Options {
         preserve_original: true,
@@ -1000,6 +1019,64 @@ fn top_level_dotted_keys_are_the_same_through_the_flat_path() {
             run_set(&lines, &want, &Setup::new(&[f], &[], &opts), &mut found);
         }
     }
+    assert_none_found(&found);
+}
+
+/// Keys with a dot inside objects: every way of splitting the path reaches a value; the
+/// pipeline removes `requestObject.metadata`, not a `metadata.name` key beside it.
+#[test]
+fn nested_dotted_keys_are_the_same_through_the_flat_path() {
+    let mut found = Found::new();
+    let cases: [(&str, &str); 8] = [
+        (
+            OBJREF,
+            r#""objectRef":{"resource":"pods","namespace":"prod","name":"web-0","name.x":"b","apiVersion":"v1"}"#,
+        ),
+        (
+            REQOBJ,
+            r#""requestObject":{"spec.hostPID":true,"spec":{"hostPID":false}}"#,
+        ),
+        (
+            REQOBJ,
+            r#""requestObject":{"spec":{"containers":[{"securityContext.privileged":true},{"securityContext":{"privileged":false}}]}}"#,
+        ),
+        (REQOBJ, r#""requestObject":{"metadata.name":"kept","kind":"Pod"}"#),
+        (
+            REQOBJ,
+            r#""requestObject":{"metadata":{"name":"x"},"metadata.name":"kept"}"#,
+        ),
+        (
+            USER,
+            r#""user":{"username":"a","extra":{"authentication.kubernetes.io/pod-name":["a"],"authentication.kubernetes.io":{"pod-name":["b"]}}}"#,
+        ),
+        (
+            USER,
+            r#""user":{"username":"a","extra":{"authentication":{"kubernetes.io/pod-name":["n"]}}}"#,
+        ),
+        (
+            RESPST,
+            r#""responseStatus":{"code":201,"details.kind":"pods","details":{"kind":"x"}}"#,
+        ),
+    ];
+    let lines: Vec<Vec<u8>> = cases.iter().map(|c| mutate(&[*c]).into_bytes()).collect();
+    let opts = Options::default();
+    let want = reference(&lines, &opts);
+    for (_, fields) in all_sets() {
+        run_set(&lines, &want, &Setup::new(fields, &[], &opts), &mut found);
+    }
+    let mut flat = 0;
+    for f in [
+        "kubernetes.audit.objectRef.name.x",
+        "kubernetes.audit.objectRef.name",
+        "kubernetes.audit.requestObject.spec.hostPID",
+        "kubernetes.audit.requestObject.spec.containers.securityContext.privileged",
+        "kubernetes.audit.requestObject.metadata.name",
+        "kubernetes.audit.user.extra.authentication.kubernetes.io/pod-name",
+        "kubernetes.audit.responseStatus.details.kind",
+    ] {
+        flat += run_set(&lines, &want, &Setup::new(&[f], &[], &opts), &mut found).0;
+    }
+    eprintln!("nested dotted keys: {flat} flat documents");
     assert_none_found(&found);
 }
 
