@@ -84,12 +84,13 @@ impl InputArgs {
         Ok(Reader::open(&self.paths(), self.options())?.with_workers(self.workers()))
     }
 
-    /// One reader per input (for merging by time).
-    pub fn open_each(&self, fields: Option<Vec<String>>) -> anyhow::Result<Vec<Reader>> {
+    /// One reader per input (so that their events can be merged in time order), with the
+    /// given reader options.
+    pub fn open_each_with(&self, opts: Options) -> anyhow::Result<Vec<Reader>> {
         self.paths()
             .iter()
             .map(|p| {
-                Reader::open(std::slice::from_ref(p), self.options_with(fields.clone()))
+                Reader::open(std::slice::from_ref(p), opts.clone())
                     .map(|r| r.with_workers(self.workers()))
                     .map_err(Into::into)
             })

@@ -5,6 +5,11 @@
 //! dots is reached exactly as Elasticsearch flattens it. Arrays are transparent at every level
 //! (an array of objects contributes the field of each element); nulls are dropped; an empty
 //! result means the field is missing on this event.
+//!
+//! A document may instead be *flat* ([`Flat`]): the leaf values of a fixed list of fields,
+//! computed straight from the raw record without a tree (what `hunt` reads), plus the raw
+//! record to rebuild the tree from when something needs it (an alert's source fields). Field
+//! access reads the flat values first; a flat document's `source` is empty.
 
 use std::sync::Arc;
 
@@ -41,6 +46,46 @@ pub struct Document {
     pub index: String,
     /// Where the event was read from, when it was read from a file.
     pub origin: Option<Origin>,
+    /// The precomputed fields of a flat document (then `source` is empty).
+    pub flat: Option<Box<Flat>>,
+}
+
+/// Some fields of one record as [`Document::field`] would find them in its normalized tree:
+/// `kubernetes.audit.*` fields in `audit`, other fields as precomputed leaf values; and the raw
+/// record.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Flat {
+    /// The names of the precomputed fields, sorted, shared by every document of one reader.
+    pub names: Arc<[Box<str>]>,
+    /// Per name, its leaf values (never `Null` or `Array`; empty when missing).
+    pub values: Vec<SmallVec<[Value; 1]>>,
+    /// What the document holds under `kubernetes.audit`: `kubernetes.audit.P` is `P` here.
+    pub audit: Map,
+    /// The raw record the values come from.
+    pub raw: Arc<str>,
+}
+
+const AUDIT: &str = "kubernetes.audit.";
+
+impl Flat {
+    /// The values of `path` when it is one of the names.
+    fn get(&self, path: &str) -> Option<&SmallVec<[Value; 1]>> {
+        let i = self.names.binary_search_by(|n| (**n).cmp(path)).ok()?;
+        self.values.get(i)
+    }
+
+    /// Calls `f` with each value of `path`; false when the path is neither under
+    /// `kubernetes.audit` nor precomputed.
+    fn visit<'a>(&'a self, path: &str, f: &mut dyn FnMut(&'a Value)) -> bool {
+        if let Some(rest) = path.strip_prefix(AUDIT) {
+            visit_map(&self.audit, rest, f);
+        } else if let Some(vals) = self.get(path) {
+            vals.iter().for_each(f);
+        } else {
+            return false;
+        }
+        true
+    }
 }
 
 impl Document {
@@ -63,24 +108,32 @@ impl Document {
     /// `_id` and `_index` are not part of `_source`; use [`Document::metadata`] for them.
     pub fn field<'a>(&'a self, path: &str) -> FieldValues<'a> {
         let mut out = FieldValues::new();
-        collect_map(&self.source, path, &mut out);
+        self.for_each_value(path, &mut |v| out.push(v));
         out
     }
 
     /// Calls `f` for each leaf value of a field, without allocating.
     pub fn for_each_value<'a>(&'a self, path: &str, f: &mut dyn FnMut(&'a Value)) {
+        if self.flat.as_ref().is_some_and(|fl| fl.visit(path, f)) {
+            return;
+        }
         visit_map(&self.source, path, f);
     }
 
     /// The first value of a field, if any.
     pub fn first<'a>(&'a self, path: &str) -> Option<&'a Value> {
         let mut found = None;
-        visit_map(&self.source, path, &mut |v| {
+        self.for_each_value(path, &mut |v| {
             if found.is_none() {
                 found = Some(v)
             }
         });
         found
+    }
+
+    /// True for a flat document (see the module docs).
+    pub fn is_flat(&self) -> bool {
+        self.flat.is_some()
     }
 
     /// The first value of a field as a string, if it is one.
@@ -108,13 +161,17 @@ impl Document {
     /// flattened into the same path (`a.b` for `{"a":[{"b":1},{"b":2}]}`).
     pub fn flatten(&self) -> Vec<(String, Vec<&Value>)> {
         let mut out: Vec<(String, Vec<&Value>)> = Vec::new();
+        if let Some(f) = &self.flat {
+            for (name, vals) in f.names.iter().zip(&f.values) {
+                if !vals.is_empty() {
+                    out.push((name.to_string(), vals.iter().collect()));
+                }
+            }
+            flatten_map(&f.audit, AUDIT[..AUDIT.len() - 1].to_string(), &mut out);
+        }
         flatten_map(&self.source, String::new(), &mut out);
         out
     }
-}
-
-fn collect_map<'a>(map: &'a Map, path: &str, out: &mut FieldValues<'a>) {
-    visit_map(map, path, &mut |v| out.push(v));
 }
 
 fn visit_map<'a>(map: &'a Map, path: &str, f: &mut dyn FnMut(&'a Value)) {

@@ -22,5 +22,5 @@ pub mod time;
 pub mod value;
 
 pub use catalog::{Catalog, FieldType};
-pub use document::{Document, FieldValues, Origin};
+pub use document::{Document, FieldValues, Flat, Origin};
 pub use value::{Map, Value};

@@ -53,13 +53,21 @@ impl CompiledRule {
     /// The document fields this rule needs: what its query reads, its time fields, and for
     /// per-event alerts (EQL) the context fields alerts show.
     pub fn needed_fields(&self) -> Vec<String> {
+        let mut fields = self.query_fields();
+        if let Detection::Eql(_) = &self.detection {
+            fields.extend(ALERT_CONTEXT_FIELDS.iter().map(|s| s.to_string()));
+            fields.sort();
+            fields.dedup();
+        }
+        fields
+    }
+
+    /// The fields evaluating this rule reads: [`CompiledRule::needed_fields`] without the
+    /// context fields alerts show (those can be read later, for the events of an alert).
+    pub fn query_fields(&self) -> Vec<String> {
         let mut fields = match &self.detection {
             Detection::Esql(q) => q.needed_fields(),
-            Detection::Eql(q) => {
-                let mut f = q.needed_fields();
-                f.extend(ALERT_CONTEXT_FIELDS.iter().map(|s| s.to_string()));
-                f
-            }
+            Detection::Eql(q) => q.needed_fields(),
         };
         fields.push(self.rule.time_field().to_string());
         fields.push("@timestamp".into());

@@ -136,7 +136,12 @@ struct RuleRun {
     seen: HashMap<String, i64>,
     report: RuleReport,
     last_prune: i64,
+    rehydrate: Option<Rehydrate>,
 }
+
+/// Rebuilds the whole (projected) document of a flat one ([`events::Document::is_flat`]) from
+/// its raw record, for the source fields of the alerts raised on it.
+pub type Rehydrate = Arc<dyn Fn(&Document) -> Option<Document> + Send + Sync>;
 
 /// A hunt in progress: feed events in time order with [`Hunt::push`], then [`Hunt::finish`].
 pub struct Hunt {
@@ -207,6 +212,7 @@ impl Hunt {
                     seen: HashMap::new(),
                     report,
                     last_prune: i64::MIN,
+                    rehydrate: None,
                 }
             })
             .collect();
@@ -220,6 +226,14 @@ impl Hunt {
             events: 0,
             out_of_range: 0,
         }
+    }
+
+    /// Alerts on flat documents show the source fields `rehydrate` rebuilds for them.
+    pub fn with_rehydrate(mut self, rehydrate: Rehydrate) -> Hunt {
+        for run in &mut self.runs {
+            run.rehydrate = Some(rehydrate.clone());
+        }
+        self
     }
 
     /// Feeds one event; `emit` receives every alert raised as a consequence.
@@ -475,6 +489,23 @@ impl RuleRun {
                 eql::Match::Event(d) => vec![d.as_ref()],
                 eql::Match::Sequence(s) => s.events.iter().map(|d| d.as_ref()).collect(),
             };
+            let rebuilt: Vec<Document> = match &self.rehydrate {
+                Some(r) if docs.iter().any(|d| d.is_flat()) => docs
+                    .iter()
+                    .map(|d| {
+                        d.is_flat()
+                            .then(|| r(d))
+                            .flatten()
+                            .unwrap_or_else(|| (*d).clone())
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            let docs: Vec<&Document> = if rebuilt.is_empty() {
+                docs
+            } else {
+                rebuilt.iter().collect()
+            };
             let times: Vec<i64> = docs
                 .iter()
                 .filter_map(|d| event_time(d, &[time_field.as_str(), "@timestamp"]))
@@ -489,7 +520,7 @@ impl RuleRun {
                 continue;
             }
             let src = match &m {
-                eql::Match::Event(d) => AlertSource::Event { doc: d.as_ref() },
+                eql::Match::Event(_) => AlertSource::Event { doc: docs[0] },
                 eql::Match::Sequence(s) => AlertSource::Sequence {
                     docs: &docs,
                     join_keys: &s.join_keys,

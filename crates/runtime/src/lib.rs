@@ -10,5 +10,5 @@ pub mod hunt;
 pub mod order;
 
 pub use compile::{CompiledRule, Detection, RuleProblem, compile_rules};
-pub use hunt::{Hunt, HuntOptions, HuntReport, RuleReport};
+pub use hunt::{Hunt, HuntOptions, HuntReport, Rehydrate, RuleReport};
 pub use order::{OrderedEvents, event_time};

@@ -239,7 +239,7 @@ fn set_agent_fields(
 }
 
 /// ES `rename` guarded by "target missing, source present".
-fn rename_if_missing(audit: &mut Map, from: &str, to: &str) {
+pub(crate) fn rename_if_missing(audit: &mut Map, from: &str, to: &str) {
     if audit.get(to).is_none_or(Value::is_null) && audit.get(from).is_some_and(|v| !v.is_null()) {
         let v = audit.remove(from).unwrap_or_default();
         audit.insert(to, v);
@@ -248,7 +248,7 @@ fn rename_if_missing(audit: &mut Map, from: &str, to: &str) {
 
 /// The `convert` processor with `type: ip`: every element must be an IP address, else the
 /// whole conversion fails (and, with `ignore_failure`, nothing is set).
-fn convert_ips(v: &Value) -> Option<Value> {
+pub(crate) fn convert_ips(v: &Value) -> Option<Value> {
     let valid = |v: &Value| v.as_str().is_some_and(|s| s.parse::<IpAddr>().is_ok());
     match v {
         Value::Array(items) => items.iter().all(valid).then(|| v.clone()),

@@ -98,7 +98,7 @@ const AUDIT_KEYS: [&str; 6] = [
 
 /// What a top-level member is to the fast path (its index in the table it belongs to).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Class {
+pub(crate) enum Class {
     Foreign,
     Time(usize),
     Checked(usize),
@@ -109,7 +109,7 @@ enum Class {
 
 /// Classifies a top-level key in one `match` (instead of scanning every table per key), with
 /// its index in [`AUDIT_KEYS`] when it is one. Agrees with the tables (tested).
-fn classify(key: &str) -> (Option<usize>, Class) {
+pub(crate) fn classify(key: &str) -> (Option<usize>, Class) {
     use Class::*;
     match key {
         "auditID" => (Some(0), Str(1)),
@@ -238,7 +238,7 @@ fn object_members(raw: &str, depth: u32, mut f: impl FnMut(&str, &str) -> Option
 /// The record checks of [`crate::validate`] on one raw member, without building it: `None`
 /// when they could fail (every occurrence of a member is checked, so this errs on the safe
 /// side for duplicates), and the regular path then reports the error.
-fn check(key: &str, raw: &str) -> Option<()> {
+pub(crate) fn check(key: &str, raw: &str) -> Option<()> {
     match key {
         "kind" | "apiVersion" | "verb" => str_or_null(raw),
         "sourceIPs" => str_array(raw, 2),
@@ -271,6 +271,21 @@ fn check(key: &str, raw: &str) -> Option<()> {
 /// The document of an audit Event line through the fast path, or `None` to use the regular
 /// path. `line` is trimmed and valid UTF-8.
 pub(crate) fn audit_event(line: &str, plan: &FastPlan, ctx: &Normalizer) -> Option<Document> {
+    let event = event_members(line, plan, ctx)?;
+    let original = ctx.opts.preserve_original.then(|| line.to_string());
+    let (source, index) = audit::normalize(event, None, original, ctx).ok()?;
+    Some(Document {
+        source,
+        id: hash::record_id(line.as_bytes()),
+        index,
+        origin: None,
+        flat: None,
+    })
+}
+
+/// The members of an audit Event line the plan needs (and the event time's), built, the others
+/// checked and skipped; `None` when the line is not a plain audit Event or anything is unusual.
+pub(crate) fn event_members(line: &str, plan: &FastPlan, ctx: &Normalizer) -> Option<Map> {
     let mut members = Members::new(line)?;
     let mut event = Map::with_capacity(16);
     // Distinct members seen among those below (duplicates fall back).
@@ -295,7 +310,8 @@ pub(crate) fn audit_event(line: &str, plan: &FastPlan, ctx: &Normalizer) -> Opti
             event.insert(key, members.build()?);
             continue;
         }
-        if class == Class::Foreign {
+        // A dotted key (`objectRef.name`) adds to the fields of its path: the tree path's job.
+        if class == Class::Foreign || (class == Class::Other && key.contains('.')) {
             return None;
         }
         let wanted = plan.wants(key);
@@ -348,14 +364,7 @@ pub(crate) fn audit_event(line: &str, plan: &FastPlan, ctx: &Normalizer) -> Opti
     if kind == Some("EventList") || (kind != Some("Event") && audit_keys < 2) {
         return None;
     }
-    let original = ctx.opts.preserve_original.then(|| line.to_string());
-    let (source, index) = audit::normalize(event, None, original, ctx).ok()?;
-    Some(Document {
-        source,
-        id: hash::record_id(line.as_bytes()),
-        index,
-        origin: None,
-    })
+    Some(event)
 }
 
 #[cfg(test)]

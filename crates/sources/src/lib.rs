@@ -141,6 +141,7 @@
 pub mod audit;
 mod fast;
 mod fasttime;
+mod flat;
 mod framing;
 mod hash;
 mod parse;
@@ -177,6 +178,9 @@ pub struct Options {
     pub preserve_original: bool,
     /// When set, documents need only contain these fields (see the crate docs).
     pub fields: Option<Vec<String>>,
+    /// When set, audit Event lines become flat documents holding just these fields' values
+    /// (module `flat`); other records follow `fields`, which should include these.
+    pub flat_fields: Option<Vec<String>>,
 }
 
 impl Default for Options {
@@ -188,6 +192,7 @@ impl Default for Options {
             time_policy: TimePolicy::Replay,
             preserve_original: false,
             fields: None,
+            flat_fields: None,
         }
     }
 }
@@ -250,6 +255,7 @@ pub struct Normalizer {
     pub(crate) opts: Options,
     pub(crate) projection: Option<project::Projection>,
     pub(crate) fast: Option<fast::FastPlan>,
+    pub(crate) flat: Option<flat::FlatPlan>,
     pub(crate) wanted: project::Wanted,
     pub(crate) audit_index: String,
     pub(crate) process_index: String,
@@ -260,6 +266,10 @@ impl Normalizer {
         Normalizer {
             projection: opts.fields.as_deref().map(project::Projection::new),
             fast: opts.fields.as_deref().and_then(fast::FastPlan::new),
+            flat: opts
+                .flat_fields
+                .as_deref()
+                .and_then(|f| flat::FlatPlan::new(f, &opts)),
             wanted: project::Wanted::new(opts.fields.as_deref()),
             audit_index: format!("logs-{}-{}", audit::DATASET, opts.namespace),
             process_index: format!("logs-{}-{}", process::DATASET, opts.namespace),
@@ -337,6 +347,12 @@ pub(crate) fn normalize_bytes(
         Ok(text) => text,
         Err(at) => return Err(format!("invalid UTF-8 at byte {at}")),
     };
+    if parser == JsonParser::Sonic
+        && let Some(plan) = &ctx.flat
+        && let Some(doc) = flat::audit_event(text, plan, ctx)
+    {
+        return Ok(vec![doc]);
+    }
     if parser == JsonParser::Sonic
         && let Some(plan) = &ctx.fast
         && let Some(doc) = fast::audit_event(text, plan, ctx)
@@ -421,6 +437,7 @@ fn normalize_one(value: Value, shape: Shape, raw: &[u8], ctx: &Normalizer) -> Re
         id: hash::record_id(raw),
         index,
         origin: None,
+        flat: None,
     })
 }
 

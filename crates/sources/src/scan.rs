@@ -470,7 +470,12 @@ pub(crate) fn build_value(text: &str, i: usize, depth: u32) -> Option<(Value, us
         b'-' | b'0'..=b'9' => {
             let end = skip_number(b, i)?;
             let text = text.get(i..end)?;
-            let v = if text.contains(['.', 'e', 'E']) {
+            // Negative zero is a double 0.0 as the full parse reads it (`-0`, `-0.0`, `-0e5`).
+            let mantissa = text.split(['e', 'E']).next().unwrap_or(text);
+            let negative_zero = text.starts_with('-') && !mantissa.bytes().any(|c| matches!(c, b'1'..=b'9'));
+            let v = if negative_zero {
+                Value::Float(0.0)
+            } else if text.contains(['.', 'e', 'E']) {
                 Value::Float(text.parse().ok()?)
             } else if let Ok(n) = text.parse::<i64>() {
                 Value::Int(n)

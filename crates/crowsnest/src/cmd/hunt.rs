@@ -4,6 +4,7 @@
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
@@ -125,7 +126,24 @@ fn hunt(args: &Args) -> anyhow::Result<ExitCode> {
     let mut fields: Vec<String> = compiled.iter().flat_map(|c| c.needed_fields()).collect();
     fields.sort();
     fields.dedup();
-    let readers = args.input.open_each(Some(fields))?;
+    // Audit Events become flat documents of just the fields the queries read (and ordering:
+    // the time fields); an alert's events are rebuilt with all of `fields` from their record.
+    let mut flat: Vec<String> = compiled.iter().flat_map(|c| c.query_fields()).collect();
+    flat.extend(runtime::order::ORDER_FIELDS.iter().map(|f| f.to_string()));
+    flat.sort();
+    flat.dedup();
+    let full = args.input.options_with(Some(fields));
+    let rebuild = sources::Normalizer::new(full.clone());
+    let rehydrate: runtime::Rehydrate = Arc::new(move |d: &events::Document| {
+        let raw = &d.flat.as_ref()?.raw;
+        let mut doc = rebuild.normalize_line(raw.as_bytes()).ok()?.pop()?;
+        doc.origin = d.origin.clone();
+        Some(doc)
+    });
+    let readers = args.input.open_each_with(sources::Options {
+        flat_fields: Some(flat),
+        ..full
+    })?;
     let total_bytes: Option<u64> = readers.iter().map(|r| r.total_bytes()).sum();
     let progress = crate::cmd::query::progress_bar(total_bytes, args.quiet);
     let counters: Vec<_> = readers.iter().map(|r| r.progress_handle()).collect();
@@ -157,7 +175,7 @@ fn hunt(args: &Args) -> anyhow::Result<ExitCode> {
     };
 
     let rule_count = compiled.len();
-    let mut hunt = Hunt::new(compiled, opts);
+    let mut hunt = Hunt::new(compiled, opts).with_rehydrate(rehydrate);
     let mut bad = BadInput::new(args.input.strict);
     let mut untimed = 0u64;
     let mut n = 0u64;
