@@ -16,6 +16,10 @@ use std::time::Instant;
 
 use sources::{JsonParser, Normalizer, Options, Reader};
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+use common::{FIXTURES, SEED_RULE_FIELDS};
+
 /// The system allocator, counting allocations while `COUNTING` is set (only for the
 /// allocations-per-event figures, measured in a separate pass from the timings).
 struct Counting;
@@ -59,39 +63,6 @@ fn allocations_per_line(data: &[u8], mut f: impl FnMut(&[u8])) -> f64 {
     COUNTING.store(false, Ordering::Relaxed);
     ALLOCATIONS.load(Ordering::Relaxed) as f64 / lines.len() as f64
 }
-
-const SEED_RULE_FIELDS: [&str; 28] = [
-    "kubernetes.audit.stage",
-    "kubernetes.audit.verb",
-    "kubernetes.audit.level",
-    "kubernetes.audit.requestURI",
-    "kubernetes.audit.objectRef.resource",
-    "kubernetes.audit.objectRef.name",
-    "kubernetes.audit.objectRef.namespace",
-    "kubernetes.audit.sourceIPs",
-    "kubernetes.audit.userAgent",
-    "kubernetes.audit.user.username",
-    "kubernetes.audit.user.groups",
-    "kubernetes.audit.user.extra.authentication.kubernetes.io/pod-name",
-    "kubernetes.audit.annotations.authorization_k8s_io/decision",
-    "kubernetes.audit.responseStatus.code",
-    "kubernetes.audit.responseStatus.message",
-    "event.dataset",
-    "event.action",
-    "source.ip",
-    "user.name",
-    "user_agent.original",
-    "data_stream.namespace",
-    "@timestamp",
-    "event.ingested",
-    "process.name",
-    "process.args",
-    "process.parent.name",
-    "container.id",
-    "container.image.name",
-];
-
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures");
 
 fn template_lines() -> Vec<String> {
     let mut out = Vec::new();
@@ -273,7 +244,13 @@ fn main() {
     };
     // The fields `crowsnest hunt` asks for with the five seed rules loaded.
     let seed = Options {
-        fields: Some(SEED_RULE_FIELDS.iter().map(|s| s.to_string()).collect()),
+        fields: Some(
+            SEED_RULE_FIELDS
+                .iter()
+                .chain(&["process.parent.name", "container.image.name"])
+                .map(|s| s.to_string())
+                .collect(),
+        ),
         ..Options::default()
     };
     if selected("seed rules")

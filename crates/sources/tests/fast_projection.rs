@@ -8,74 +8,11 @@ use events::{Document, Value};
 use sources::{Normalizer, Options};
 
 mod common;
-use common::{FIXTURES, files};
-
-fn fixture_lines() -> Vec<Vec<u8>> {
-    let mut paths = Vec::new();
-    for d in ["k8s-audit-samples", "elastic-kubernetes-audit"] {
-        files(std::path::Path::new(&format!("{FIXTURES}/{d}")), &mut paths);
-    }
-    let mut out = Vec::new();
-    for p in paths {
-        let bytes = std::fs::read(&p).unwrap();
-        out.extend(
-            bytes
-                .split(|&b| b == b'\n')
-                .filter(|l| !l.trim_ascii().is_empty())
-                .map(<[u8]>::to_vec),
-        );
-    }
-    out
-}
-
-fn generated_lines() -> Vec<Vec<u8>> {
-    let cfg = r#gen::Config {
-        seed: 7,
-        events: Some(3_000),
-        process: false,
-        ..r#gen::Config::default()
-    };
-    let mut audit = Vec::new();
-    r#gen::generate(&cfg, &mut audit, None).unwrap();
-    audit
-        .split(|&b| b == b'\n')
-        .filter(|l| !l.is_empty())
-        .map(<[u8]>::to_vec)
-        .collect()
-}
-
-const SEED_RULES: [&str; 26] = [
-    "kubernetes.audit.stage",
-    "kubernetes.audit.verb",
-    "kubernetes.audit.level",
-    "kubernetes.audit.requestURI",
-    "kubernetes.audit.objectRef.resource",
-    "kubernetes.audit.objectRef.name",
-    "kubernetes.audit.objectRef.namespace",
-    "kubernetes.audit.sourceIPs",
-    "kubernetes.audit.userAgent",
-    "kubernetes.audit.user.username",
-    "kubernetes.audit.user.groups",
-    "kubernetes.audit.user.extra.authentication.kubernetes.io/pod-name",
-    "kubernetes.audit.annotations.authorization_k8s_io/decision",
-    "kubernetes.audit.responseStatus.code",
-    "kubernetes.audit.responseStatus.message",
-    "event.dataset",
-    "event.action",
-    "source.ip",
-    "user.name",
-    "user_agent.original",
-    "data_stream.namespace",
-    "@timestamp",
-    "event.ingested",
-    "process.name",
-    "process.args",
-    "container.id",
-];
+use common::{SEED_RULE_FIELDS, fixture_lines, generated_lines};
 
 fn field_sets() -> Vec<Vec<&'static str>> {
     vec![
-        SEED_RULES.to_vec(),
+        SEED_RULE_FIELDS.to_vec(),
         vec!["event.action"],
         vec![
             "kubernetes.audit.user.extra.authentication.kubernetes.io/pod-name",
@@ -213,14 +150,14 @@ fn generated_lines_are_the_same_through_the_fast_path() {
 #[test]
 fn mutated_members_give_the_regular_path_errors() {
     let fields = Options {
-        fields: Some(SEED_RULES.iter().map(|s| s.to_string()).collect()),
+        fields: Some(SEED_RULE_FIELDS.iter().map(|s| s.to_string()).collect()),
         ..Options::default()
     };
     let full = Normalizer::new(Options::default());
     let fast = Normalizer::new(fields.clone());
     let slow = Normalizer::new(fields).without_fast_path();
     let base = r#"{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"a","stage":"ResponseComplete","requestURI":"/api","verb":"get","user":{"username":"u","groups":["g"],"extra":{"k.io/x":["v"]}},"sourceIPs":["10.0.0.1"],"userAgent":"ua","objectRef":{"resource":"pods","name":"p"},"responseStatus":{"code":200},"requestObject":{"a":[1,{"b":"c"}]},"requestReceivedTimestamp":"2024-01-01T00:00:00.123456Z","stageTimestamp":"2024-01-01T00:00:00.2Z","annotations":{"authorization.k8s.io/decision":"allow"}}"#;
-    assert!(check(base.as_bytes(), &SEED_RULES, &full, &fast, &slow));
+    assert!(check(base.as_bytes(), &SEED_RULE_FIELDS, &full, &fast, &slow));
     let mutations = [
         (r#""verb":"get""#, r#""verb":7"#),
         (r#""level":"Metadata""#, r#""level":[]"#),
@@ -277,7 +214,7 @@ fn mutated_members_give_the_regular_path_errors() {
     for (from, to) in mutations.iter().chain(&more) {
         assert!(base.contains(from), "{from}");
         let line = base.replacen(from, to, 1);
-        check(line.as_bytes(), &SEED_RULES, &full, &fast, &slow);
+        check(line.as_bytes(), &SEED_RULE_FIELDS, &full, &fast, &slow);
         check(line.as_bytes(), &["event.action"], &full, &fast_one, &slow_one);
     }
     // Too deep inside a skipped member: the regular path's error (on a thread with the main

@@ -10,75 +10,22 @@ use events::{Document, Value};
 use sources::{Normalizer, Options, TimePolicy};
 
 mod common;
-use common::{FIXTURES, files};
-
-fn fixture_lines() -> Vec<Vec<u8>> {
-    let mut paths = Vec::new();
-    for d in ["k8s-audit-samples", "elastic-kubernetes-audit"] {
-        files(std::path::Path::new(&format!("{FIXTURES}/{d}")), &mut paths);
-    }
-    let mut out = Vec::new();
-    for p in paths {
-        let bytes = std::fs::read(&p).unwrap();
-        out.extend(
-            bytes
-                .split(|&b| b == b'\n')
-                .filter(|l| !l.trim_ascii().is_empty())
-                .map(<[u8]>::to_vec),
-        );
-    }
-    out
-}
-
-fn generated_lines() -> Vec<Vec<u8>> {
-    let cfg = r#gen::Config {
-        seed: 7,
-        events: Some(3_000),
-        process: false,
-        ..r#gen::Config::default()
-    };
-    let mut audit = Vec::new();
-    r#gen::generate(&cfg, &mut audit, None).unwrap();
-    audit
-        .split(|&b| b == b'\n')
-        .filter(|l| !l.is_empty())
-        .map(<[u8]>::to_vec)
-        .collect()
-}
+use common::{FIXTURES, SEED_RULE_FIELDS, fixture_lines, generated_lines};
 
 /// (a) What the seed rules query, plus a few fields rules commonly add.
-const RULE_FIELDS: [&str; 30] = [
-    "kubernetes.audit.stage",
-    "kubernetes.audit.verb",
-    "kubernetes.audit.level",
-    "kubernetes.audit.requestURI",
-    "kubernetes.audit.objectRef.resource",
-    "kubernetes.audit.objectRef.name",
-    "kubernetes.audit.objectRef.namespace",
-    "kubernetes.audit.sourceIPs",
-    "kubernetes.audit.userAgent",
-    "kubernetes.audit.user.username",
-    "kubernetes.audit.user.groups",
-    "kubernetes.audit.user.extra.authentication.kubernetes.io/pod-name",
-    "kubernetes.audit.annotations.authorization_k8s_io/decision",
-    "kubernetes.audit.responseStatus.code",
-    "kubernetes.audit.responseStatus.message",
-    "event.dataset",
-    "event.action",
-    "source.ip",
-    "user.name",
-    "user_agent.original",
-    "data_stream.namespace",
-    "@timestamp",
-    "event.ingested",
-    "process.name",
-    "process.args",
-    "container.id",
-    "orchestrator.resource.name",
-    "host.os.type",
-    "process.interactive",
-    "event.type",
-];
+fn rule_fields() -> &'static [&'static str] {
+    static FIELDS: std::sync::LazyLock<Vec<&'static str>> = std::sync::LazyLock::new(|| {
+        let mut f = SEED_RULE_FIELDS.to_vec();
+        f.extend([
+            "orchestrator.resource.name",
+            "host.os.type",
+            "process.interactive",
+            "event.type",
+        ]);
+        f
+    });
+    &FIELDS
+}
 
 /// (b) Every leaf the pipeline and the agent derive.
 const DERIVED_FIELDS: [&str; 27] = [
@@ -388,7 +335,7 @@ fn reference(lines: &[Vec<u8>], opts: &Options) -> Vec<Result<Vec<Document>, Str
 
 fn all_sets() -> [(&'static str, &'static [&'static str]); 5] {
     [
-        ("rules", &RULE_FIELDS),
+        ("rules", rule_fields()),
         ("derived", &DERIVED_FIELDS),
         ("deep", &DEEP_FIELDS),
         ("edge", &EDGE_FIELDS),
@@ -413,7 +360,7 @@ fn fixture_lines_are_the_same_through_the_flat_path() {
     let (flat, _) = run_set(
         &lines,
         &want,
-        &Setup::new(&RULE_FIELDS, &["kubernetes.audit.auditID", "related.ip"], &opts),
+        &Setup::new(rule_fields(), &["kubernetes.audit.auditID", "related.ip"], &opts),
         &mut found,
     );
     flat_total += flat;
@@ -463,7 +410,7 @@ fn live_time_policy_keeps_every_other_field() {
         ..Options::default()
     };
     let (want, gen_want) = (reference(&lines, &opts), reference(&generated, &opts));
-    for (name, fields) in [("rules", &RULE_FIELDS[..]), ("derived", &DERIVED_FIELDS[..])] {
+    for (name, fields) in [("rules", rule_fields()), ("derived", &DERIVED_FIELDS[..])] {
         let s = Setup::new(fields, &[], &opts);
         run_set(&lines, &want, &s, &mut found);
         let (flat, events) = run_set(&generated, &gen_want, &s, &mut found);
@@ -485,7 +432,7 @@ fn another_namespace_is_in_the_flat_documents() {
         ..Options::default()
     };
     let want = reference(&lines, &opts);
-    for fields in [&RULE_FIELDS[..], &DERIVED_FIELDS[..]] {
+    for fields in [rule_fields(), &DERIVED_FIELDS[..]] {
         let s = Setup::new(fields, &[], &opts);
         let (flat, _) = run_set(&lines, &want, &s, &mut found);
         assert!(flat > 0);
@@ -516,10 +463,10 @@ fn parents_and_patterns_turn_the_flat_path_off() {
     let opts = Options::default();
     let want = reference(&lines, &opts);
     let sets: [(&[&str], &[&str]); 9] = [
-        (&RULE_FIELDS, &["event"]),
-        (&RULE_FIELDS, &["user"]),
+        (rule_fields(), &["event"]),
+        (rule_fields(), &["user"]),
         (&DEEP_FIELDS, &["kubernetes.audit"]),
-        (&RULE_FIELDS, &["orchestrator.resource"]),
+        (rule_fields(), &["orchestrator.resource"]),
         (&DEEP_FIELDS, &["kubernetes.audit.*"]),
         (&["event.action"], &["kubernetes"]),
         (&["event.action"], &["*"]),
@@ -930,7 +877,7 @@ fn edge_cases_are_the_same_through_the_flat_path() {
     }
     // Flat fields without a projection, and an empty list of flat fields (only `_id`,
     // `_index` and the raw record to check then: the contract is about the flat fields).
-    for (flat_fields, fields) in [(&RULE_FIELDS[..], None), (&[][..], Some(&RULE_FIELDS[..]))] {
+    for (flat_fields, fields) in [(rule_fields(), None), (&[][..], Some(rule_fields()))] {
         let owned = |f: &[&str]| f.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         let base = Options {
             fields: fields.map(owned),
@@ -973,8 +920,13 @@ fn each_field_alone_is_the_same_through_the_flat_path() {
     let mut flat_somewhere = 0;
     // The rule and derived sets already take the flat path on the same records as each of
     // their fields alone: the raw-record paths are the ones worth isolating.
-    let mut singles: Vec<&str> =
-        [&DEEP_FIELDS[..], &EDGE_FIELDS, &OBJECT_FIELDS, &RULE_FIELDS[..15]].concat();
+    let mut singles: Vec<&str> = [
+        &DEEP_FIELDS[..],
+        &EDGE_FIELDS,
+        &OBJECT_FIELDS,
+        &rule_fields()[..15],
+    ]
+    .concat();
     singles.sort_unstable();
     singles.dedup();
     for f in singles {
@@ -1137,7 +1089,7 @@ fn read_all(opts: &Options, workers: usize) -> Vec<Result<Document, sources::Inp
 fn reader_documents_are_the_same_through_the_flat_path() {
     let mut found = Found::new();
     let full = read_all(&Options::default(), 1);
-    for (fields, workers) in [(&RULE_FIELDS[..], 1), (&DEEP_FIELDS[..], 2)] {
+    for (fields, workers) in [(rule_fields(), 1), (&DEEP_FIELDS[..], 2)] {
         let s = Setup::new(fields, &[], &Options::default());
         let projected = read_all(s.regular.options(), 1);
         let got = read_all(s.flat.options(), workers);
