@@ -136,6 +136,20 @@ impl Document {
         self.flat.is_some()
     }
 
+    /// Sets a field to one value: in `source` (at its dotted path), or among a flat document's
+    /// precomputed fields (a flat document holds only the fields it was made with: others are
+    /// left alone).
+    pub fn set(&mut self, path: &str, value: Value) {
+        match &mut self.flat {
+            Some(f) => {
+                if let Ok(i) = f.names.binary_search_by(|n| (**n).cmp(path)) {
+                    f.values[i] = smallvec::smallvec![value];
+                }
+            }
+            None => self.source.insert_path(path, value),
+        }
+    }
+
     /// The first value of a field as a string, if it is one.
     pub fn first_str(&self, path: &str) -> Option<&str> {
         self.first(path).and_then(Value::as_str)
@@ -291,5 +305,54 @@ mod tests {
         let names: Vec<&str> = flat.iter().map(|(p, _)| p.as_str()).collect();
         assert_eq!(names, vec!["a.b", "a.c.d", "e.f"]);
         assert_eq!(flat[2].1.len(), 2);
+    }
+
+    #[test]
+    fn flat_documents_read_precomputed_fields_and_the_audit_members() {
+        let audit =
+            doc(r#"{"verb":"get","user":{"groups":["a",null,"b"]},"annotations":{"x_y/z":"allow"}}"#).source;
+        let mut d = Document {
+            flat: Some(Box::new(Flat {
+                names: vec![Box::from("@timestamp"), Box::from("user.name")].into(),
+                values: vec![smallvec::smallvec![Value::from("t0")], SmallVec::new()],
+                audit,
+                raw: Arc::from("{}"),
+            })),
+            ..Document::default()
+        };
+        assert_eq!(d.first_str("@timestamp"), Some("t0"));
+        assert!(d.field("user.name").is_empty());
+        assert_eq!(d.first_str("kubernetes.audit.verb"), Some("get"));
+        let groups: Vec<_> = d
+            .field("kubernetes.audit.user.groups")
+            .iter()
+            .map(|v| v.as_str())
+            .collect();
+        assert_eq!(groups, [Some("a"), Some("b")]);
+        assert_eq!(d.first_str("kubernetes.audit.annotations.x_y/z"), Some("allow"));
+        // Not precomputed and not under kubernetes.audit: missing.
+        assert!(d.first("event.action").is_none());
+        d.set("@timestamp", Value::from("t1"));
+        d.set("event.action", Value::from("ignored"));
+        assert_eq!(d.first_str("@timestamp"), Some("t1"));
+        assert!(d.first("event.action").is_none());
+        let paths: Vec<String> = d.flatten().into_iter().map(|(p, _)| p).collect();
+        assert_eq!(
+            paths,
+            [
+                "@timestamp",
+                "kubernetes.audit.verb",
+                "kubernetes.audit.user.groups",
+                "kubernetes.audit.annotations.x_y/z"
+            ]
+        );
+    }
+
+    #[test]
+    fn set_writes_tree_documents_at_the_dotted_path() {
+        let mut d = doc(r#"{"event":{"kind":"event"}}"#);
+        d.set("event.ingested", Value::from("t"));
+        assert_eq!(d.first_str("event.ingested"), Some("t"));
+        assert_eq!(d.first_str("event.kind"), Some("event"));
     }
 }

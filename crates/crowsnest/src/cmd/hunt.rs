@@ -4,7 +4,6 @@
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
@@ -13,7 +12,7 @@ use runtime::{Hunt, HuntOptions};
 use sinks::Format;
 
 use super::CmdResult;
-use super::rules::load_rules;
+use super::rules::{load_rules, rule_reading};
 use crate::input::{BadInput, InputArgs, strict_exit};
 
 /// Replay audit logs and process events through detection rules and print the alerts.
@@ -122,28 +121,9 @@ fn hunt(args: &Args) -> anyhow::Result<ExitCode> {
         anyhow::bail!("no runnable rules among {loaded} loaded (see the warnings above)");
     }
 
-    // Read only what the rules need: the union of their fields, plus what routing and ordering use.
-    let mut fields: Vec<String> = compiled.iter().flat_map(|c| c.needed_fields()).collect();
-    fields.sort();
-    fields.dedup();
-    // Audit Events become flat documents of just the fields the queries read (and ordering:
-    // the time fields); an alert's events are rebuilt with all of `fields` from their record.
-    let mut flat: Vec<String> = compiled.iter().flat_map(|c| c.query_fields()).collect();
-    flat.extend(runtime::order::ORDER_FIELDS.iter().map(|f| f.to_string()));
-    flat.sort();
-    flat.dedup();
-    let full = args.input.options_with(Some(fields));
-    let rebuild = sources::Normalizer::new(full.clone());
-    let rehydrate: runtime::Rehydrate = Arc::new(move |d: &events::Document| {
-        let raw = &d.flat.as_ref()?.raw;
-        let mut doc = rebuild.normalize_line(raw.as_bytes()).ok()?.pop()?;
-        doc.origin = d.origin.clone();
-        Some(doc)
-    });
-    let readers = args.input.open_each_with(sources::Options {
-        flat_fields: Some(flat),
-        ..full
-    })?;
+    // Read only what the rules need (audit Events as flat documents of what their queries read).
+    let (reading, rehydrate) = rule_reading(&compiled, args.input.options());
+    let readers = args.input.open_each_with(reading)?;
     let total_bytes: Option<u64> = readers.iter().map(|r| r.total_bytes()).sum();
     let progress = crate::cmd::query::progress_bar(total_bytes, args.quiet);
     let counters: Vec<_> = readers.iter().map(|r| r.progress_handle()).collect();

@@ -3,8 +3,11 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use std::sync::Arc;
+
 use events::Catalog;
-use runtime::{CompiledRule, RuleProblem, compile_rules};
+use runtime::order::ORDER_FIELDS;
+use runtime::{CompiledRule, Rehydrate, RuleProblem, compile_rules};
 
 use super::CmdResult;
 
@@ -28,6 +31,42 @@ pub enum RulesCommand {
 
 /// Loads rules from `paths` (the bundled set when empty) and compiles them. Files that do not
 /// load become problems too. Returns the runnable rules, the problems and how many were read.
+/// How events are read for `compiled`: records projected on every field the rules need, audit
+/// Events as flat documents of just the fields their queries and the event order read (the
+/// rest of `base` as given); and how the events of an alert get the other fields back (rebuilt
+/// from their raw record, with the read-time fields the flat document has).
+pub fn rule_reading(compiled: &[CompiledRule], base: sources::Options) -> (sources::Options, Rehydrate) {
+    let mut fields: Vec<String> = compiled.iter().flat_map(|c| c.needed_fields()).collect();
+    fields.sort();
+    fields.dedup();
+    let mut flat: Vec<String> = compiled.iter().flat_map(|c| c.query_fields()).collect();
+    flat.extend(ORDER_FIELDS.iter().map(|f| f.to_string()));
+    flat.sort();
+    flat.dedup();
+    let full = sources::Options {
+        fields: Some(fields),
+        flat_fields: None,
+        ..base
+    };
+    let rebuild = sources::Normalizer::new(full.clone());
+    let rehydrate: Rehydrate = Arc::new(move |d: &events::Document| {
+        let raw = &d.flat.as_ref()?.raw;
+        let mut doc = rebuild.normalize_line(raw.as_bytes()).ok()?.pop()?;
+        for f in ORDER_FIELDS {
+            if let Some(v) = d.first(f) {
+                doc.set(f, v.clone());
+            }
+        }
+        doc.origin = d.origin.clone();
+        Some(doc)
+    });
+    let opts = sources::Options {
+        flat_fields: Some(flat),
+        ..full
+    };
+    (opts, rehydrate)
+}
+
 pub fn load_rules(paths: &[PathBuf]) -> anyhow::Result<(Vec<CompiledRule>, Vec<RuleProblem>, usize)> {
     let mut problems = Vec::new();
     let loaded: Vec<rules::Rule> = if paths.is_empty() {

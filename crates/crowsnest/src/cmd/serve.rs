@@ -13,7 +13,7 @@ use runtime::{Hunt, HuntOptions};
 use serve::{Detector, Normalizer, ServeConfig};
 
 use super::CmdResult;
-use super::rules::load_rules;
+use super::rules::{load_rules, rule_reading};
 use crate::input::TimeMode;
 
 /// Run the rules live: receive the API server's audit webhook and process events, keep them in a
@@ -169,11 +169,9 @@ impl SourcesNormalizer {
         if self.opts.time_policy == sources::TimePolicy::Live {
             let (ingested, timestamp) = stamps(received_at);
             for d in &mut docs {
-                d.source
-                    .insert_path("event.ingested", events::Value::Str(ingested.clone()));
+                d.set("event.ingested", events::Value::Str(ingested.clone()));
                 if audit {
-                    d.source
-                        .insert_path("@timestamp", events::Value::Str(timestamp.clone()));
+                    d.set("@timestamp", events::Value::Str(timestamp.clone()));
                 }
             }
         }
@@ -271,18 +269,23 @@ pub fn run(args: Args) -> CmdResult {
     }
     let lateness = events::time::parse_duration(&cfg.lateness)
         .with_context(|| format!("lateness {:?}: expected a duration like 30s", cfg.lateness))?;
-    // Normalize only what the rules read: the union of their fields (as hunt does).
-    let mut fields: Vec<String> = if args.no_rules {
-        Vec::new()
-    } else {
-        compiled.iter().flat_map(|c| c.needed_fields()).collect()
+    let base = sources::Options {
+        time_policy: match args.time {
+            TimeMode::Live => sources::TimePolicy::Live,
+            TimeMode::Replay => sources::TimePolicy::Replay,
+        },
+        ..Default::default()
     };
-    fields.sort();
-    fields.dedup();
-    let detector: Box<dyn Detector> = if args.no_rules {
+    let (detector, opts): (Box<dyn Detector>, _) = if args.no_rules {
         tracing::warn!("--no-rules: events are received and logged, no rule runs");
-        Box::new(NoRules { lateness })
+        let opts = sources::Options {
+            fields: Some(Vec::new()),
+            ..base
+        };
+        (Box::new(NoRules { lateness }), opts)
     } else {
+        // Normalize only what the rules read, as hunt does.
+        let (opts, rehydrate) = rule_reading(&compiled, base);
         let hunt = Hunt::new(
             compiled,
             HuntOptions {
@@ -290,16 +293,9 @@ pub fn run(args: Args) -> CmdResult {
                 eql_lateness: lateness,
                 ..Default::default()
             },
-        );
-        Box::new(LiveHunt { hunt, lateness })
-    };
-    let opts = sources::Options {
-        time_policy: match args.time {
-            TimeMode::Live => sources::TimePolicy::Live,
-            TimeMode::Replay => sources::TimePolicy::Replay,
-        },
-        fields: Some(fields),
-        ..Default::default()
+        )
+        .with_rehydrate(rehydrate);
+        (Box::new(LiveHunt { hunt, lateness }), opts)
     };
     let normalizer = Arc::new(SourcesNormalizer {
         normalizer: sources::Normalizer::new(opts.clone()),
