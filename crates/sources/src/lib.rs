@@ -17,7 +17,8 @@
 //! what a webhook receiver should keep), [`Reader::with_workers`] (normalization on worker
 //! threads, output order unchanged), [`detect_line_shape`], [`Shape::name`],
 //! [`reader::STDIN_NAME`] (`<stdin>`, the source name of `-`), the `audit`/`process` modules'
-//! dataset constants, and the bench-only `JsonParser`/`Normalizer::normalize_line_with`,
+//! dataset constants, [`Options::flat_fields`] (flat documents for rule evaluation), and the
+//! bench-only `JsonParser`/`Normalizer::normalize_line_with`,
 //! `Normalizer::{without_fast_path, normalize_fast_only, scan_members_only, record_id_only}`.
 //! An [`InputError`] about a whole input (cannot open or read it) has line 0.
 //!
@@ -137,6 +138,12 @@
 //! duplicate known keys, escaped keys, any JSON doubt, a failed check) takes the regular path,
 //! so errors are unchanged. Container records (EventList, records, arrays) are parsed whole
 //! under projection too, so their members' `_id`s are those of the full path.
+//!
+//! [`Options::flat_fields`] goes one step further for rule evaluation (module `flat`): such an
+//! audit Event line becomes a *flat* [`Document`] holding just those fields (the members they
+//! come from, built as above, and the derived fields computed from them), with no ECS tree,
+//! plus the raw line so that the tree can be rebuilt for an alert. A differential test
+//! (`tests/flat_fields.rs`) holds every field of flat documents to the full normalization's.
 
 pub mod audit;
 mod fast;
