@@ -185,8 +185,9 @@ pub struct Options {
     pub preserve_original: bool,
     /// When set, documents need only contain these fields (see the crate docs).
     pub fields: Option<Vec<String>>,
-    /// When set, audit Event lines become flat documents holding just these fields' values
-    /// (module `flat`); other records follow `fields`, which should include these.
+    /// When set, audit Event lines become flat documents holding just these fields (module
+    /// `flat`: any other field reads as missing on them); other records follow `fields`, which
+    /// should include these.
     pub flat_fields: Option<Vec<String>>,
 }
 
