@@ -401,6 +401,31 @@ impl Expr {
         }
     }
 
+    /// The `(field, values)` conditions this condition's top-level `and`s require (see
+    /// [`crate::Query::key_values`]): `field in (...)` over plain case-sensitive strings and
+    /// `field == "x"`. A single string value of `field` outside `values` makes them false.
+    pub fn keys(&self, out: &mut Vec<(String, Vec<String>)>) {
+        match self {
+            Expr::And(a, b) => {
+                a.keys(out);
+                b.keys(out);
+            }
+            Expr::InStrs(e, set) if !set.insensitive => {
+                if let Expr::Field(p) = &**e {
+                    out.push((p.to_string(), set.items.clone()));
+                }
+            }
+            Expr::Cmp(CmpOp::Eq, a, b, CmpMode::Plain) => {
+                if let (Expr::Field(p), Expr::Const(Const::Str(s)))
+                | (Expr::Const(Const::Str(s)), Expr::Field(p)) = (&**a, &**b)
+                {
+                    out.push((p.to_string(), vec![s.clone()]));
+                }
+            }
+            _ => {}
+        }
+    }
+
     /// The field paths this expression reads.
     pub fn fields(&self, out: &mut Vec<String>) {
         match self {

@@ -180,6 +180,23 @@ impl Query {
         }
     }
 
+    /// Keys of the query for rule dispatch: `(field, values)` pairs such that a document whose
+    /// `field` has exactly one value, a string not among `values`, fails the query's
+    /// prefilter. Taken from an event query's category and the `field in ("a", "b")` /
+    /// `field == "a"` (case-sensitive) conditions joined by its top-level `and`s; sequences and
+    /// samples have none.
+    pub fn key_values(&self) -> Vec<(String, Vec<String>)> {
+        let Plan::Event(filter) = &self.inner.plan else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        if let Some(cat) = &filter.category {
+            out.push(("event.category".to_string(), vec![cat.clone()]));
+        }
+        filter.condition.keys(&mut out);
+        out
+    }
+
     /// [`Query::prefilter`] reading fields through `memo`, which several queries evaluated
     /// on the same document share (see [`FieldMemo`]).
     pub fn prefilter_memo<'d>(&self, doc: &'d Document, memo: &FieldMemo<'d>) -> bool {

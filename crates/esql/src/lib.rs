@@ -53,7 +53,7 @@ pub use diag::Diagnostic;
 pub use types::{DataType, Val};
 
 use exec::{Prov, Row, Sink};
-use expr::{Ctx, Ex, Warnings};
+use expr::{Ctx, Ex, ExK, Warnings};
 use plan::{Plan, SourceField, SourcePlan, Stage};
 
 /// The evaluation context of one execution.
@@ -191,6 +191,55 @@ impl Query {
                 .collect(),
             SourcePlan::Row(_) => Vec::new(),
         }
+    }
+
+    /// Keys of the query for rule dispatch, in evaluation order: `(field, values)` for each
+    /// comparison `keyword_field == "x"` (or `IN` a list of strings) that the first pushed-down
+    /// condition starts with, joined by `AND`. A document is rejected without evaluating
+    /// anything else (and so without warnings) when, for some key, its field has exactly one
+    /// value, a string not among `values`, and the fields of the keys before it have at most
+    /// one value each: those comparisons are evaluated first, cannot warn, and `AND` stops at
+    /// the first false one.
+    pub fn key_values(&self) -> Vec<(String, Vec<String>)> {
+        let c = &self.inner;
+        let SourcePlan::From(fields) = &c.plan.source else {
+            return Vec::new();
+        };
+        let Some(first) = c.prefilter.first() else {
+            return Vec::new();
+        };
+        // The leaves of the left-leaning `AND` chain, leftmost first.
+        let mut chain = Vec::new();
+        let mut e = first;
+        while let ExK::And(a, b) = &e.kind {
+            chain.push(&**b);
+            e = a;
+        }
+        chain.push(e);
+        chain.reverse();
+        let col = |x: &Ex| match x.kind {
+            ExK::Col(i) => fields
+                .get(i)
+                .filter(|f| f.kind == plan::FieldKind::Source && f.ty == DataType::Keyword),
+            _ => None,
+        };
+        let text = |x: &Ex| match &x.kind {
+            ExK::Lit(Val::Str(s)) => Some(s.to_string()),
+            _ => None,
+        };
+        let key = |e: &Ex| {
+            let (field, values) = match &e.kind {
+                ExK::Cmp(ast::BinOp::Eq, a, b) => match (col(a), col(b)) {
+                    (Some(f), None) => (f, vec![text(b)?]),
+                    (None, Some(f)) => (f, vec![text(a)?]),
+                    _ => return None,
+                },
+                ExK::In(a, list) => (col(a)?, list.iter().map(text).collect::<Option<Vec<_>>>()?),
+                _ => return None,
+            };
+            Some((field.name.clone(), values))
+        };
+        chain.into_iter().map_while(key).collect()
     }
 
     /// True when the query has a STATS (result rows are groups, not documents).

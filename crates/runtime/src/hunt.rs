@@ -48,6 +48,9 @@ pub struct HuntOptions {
     /// when it ends but dated when it began, so a long one (a watch) reaches the log minutes
     /// after its time; windows stay open this long for it. Costs only open-window state.
     pub window_grace: i64,
+    /// Skip a rule's query on events its dispatch keys rule out (`esql::Query::key_values`,
+    /// `eql::Query::key_values`): the same results with less work. Off only to compare.
+    pub dispatch_keys: bool,
 }
 
 impl Default for HuntOptions {
@@ -57,6 +60,7 @@ impl Default for HuntOptions {
             to: None,
             eql_lateness: 2_000_000_000,
             window_grace: 600_000_000_000,
+            dispatch_keys: true,
         }
     }
 }
@@ -137,6 +141,37 @@ struct RuleRun {
     report: RuleReport,
     last_prune: i64,
     rehydrate: Option<Rehydrate>,
+    /// Dispatch keys (field by the hunt's key number, sorted values): an event whose field is
+    /// one string outside a key's values is not evaluated. ES|QL keys are ordered: a key counts
+    /// only while the fields of the keys before it have at most one value (see
+    /// `esql::Query::key_values`).
+    keys: Vec<(usize, Vec<Box<str>>)>,
+    ordered_keys: bool,
+}
+
+/// An event's value of a key field.
+#[derive(Clone, Copy)]
+enum KeyVal<'a> {
+    Missing,
+    One(&'a str),
+    /// One value that is not a string.
+    OneOther,
+    Many,
+}
+
+impl RuleRun {
+    /// Whether the rule's keys rule the event out.
+    fn keyed_out<'d>(&self, key_vals: &mut [Option<KeyVal<'d>>], read: &dyn Fn(usize) -> KeyVal<'d>) -> bool {
+        for (k, values) in &self.keys {
+            let v = *key_vals[*k].get_or_insert_with(|| read(*k));
+            match v {
+                KeyVal::One(s) if values.binary_search_by(|x| (**x).cmp(s)).is_err() => return true,
+                KeyVal::Many if self.ordered_keys => return false,
+                _ => {}
+            }
+        }
+        false
+    }
 }
 
 /// Rebuilds the whole (projected) document of a flat one ([`events::Document::is_flat`]) from
@@ -152,6 +187,8 @@ pub struct Hunt {
     /// ES|QL rules read each field of an event once between them.
     loads: esql::SharedLoads,
     time_fields: Vec<String>,
+    /// The fields the rules' dispatch keys read, each read once per event.
+    key_fields: Vec<String>,
     opts: HuntOptions,
     events: u64,
     out_of_range: u64,
@@ -162,6 +199,7 @@ const MAX_WARNINGS: usize = 5;
 impl Hunt {
     pub fn new(rules: Vec<CompiledRule>, opts: HuntOptions) -> Hunt {
         let mut time_fields: Vec<String> = Vec::new();
+        let mut key_fields: Vec<String> = Vec::new();
         let mut loads = esql::SharedLoads::new();
         let runs = rules
             .into_iter()
@@ -202,6 +240,26 @@ impl Hunt {
                     Detection::Esql(q) => Some(loads.register(q)),
                     Detection::Eql(_) => None,
                 };
+                let (key_values, ordered_keys) = match &compiled.detection {
+                    _ if !opts.dispatch_keys => (Vec::new(), false),
+                    Detection::Esql(q) => (q.key_values(), true),
+                    Detection::Eql(q) => (q.key_values(), false),
+                };
+                let keys = key_values
+                    .into_iter()
+                    .map(|(field, values)| {
+                        let n = match key_fields.iter().position(|f| *f == field) {
+                            Some(i) => i,
+                            None => {
+                                key_fields.push(field);
+                                key_fields.len() - 1
+                            }
+                        };
+                        let mut values: Vec<Box<str>> = values.into_iter().map(Box::from).collect();
+                        values.sort();
+                        (n, values)
+                    })
+                    .collect();
                 RuleRun {
                     compiled,
                     grace: opts.window_grace.max(0),
@@ -213,6 +271,8 @@ impl Hunt {
                     report,
                     last_prune: i64::MIN,
                     rehydrate: None,
+                    keys,
+                    ordered_keys,
                 }
             })
             .collect();
@@ -222,6 +282,7 @@ impl Hunt {
             last_index: None,
             loads,
             time_fields,
+            key_fields,
             opts,
             events: 0,
             out_of_range: 0,
@@ -272,10 +333,22 @@ impl Hunt {
         let index = self.index_number(&doc.index);
         // EQL rules read each field of the event once between them.
         let memo = eql::FieldMemo::new();
+        // Each key field's value, read when a rule first needs it.
+        let mut key_vals: SmallVec<[Option<KeyVal>; 16]> = SmallVec::from_elem(None, self.key_fields.len());
+        let key_fields = &self.key_fields;
+        let read = |k: usize| {
+            let vals = doc.field(&key_fields[k]);
+            match vals.as_slice() {
+                [] => KeyVal::Missing,
+                [v] => v.as_str().map_or(KeyVal::OneOther, KeyVal::One),
+                _ => KeyVal::Many,
+            }
+        };
         for run in &mut self.runs {
             if run.in_scope(index, &doc.index) {
+                let skip = run.keyed_out(&mut key_vals, &read);
                 let loads = &mut self.loads;
-                run.push(&doc, times[run.time_slot], &mut shared, loads, &memo, emit);
+                run.push(&doc, times[run.time_slot], skip, &mut shared, loads, &memo, emit);
             }
         }
     }
@@ -342,10 +415,13 @@ impl RuleRun {
         *self.index_hits[n].get_or_insert_with(|| rules::index_matches(&self.compiled.indices, name))
     }
 
+    /// Feeds one event; with `skip` (a dispatch key rules it out) only its time counts.
+    #[allow(clippy::too_many_arguments)]
     fn push<'d>(
         &mut self,
         doc: &'d Document,
         time: Option<i64>,
+        skip: bool,
         shared: &mut Option<Arc<Document>>,
         loads: &mut esql::SharedLoads,
         memo: &eql::FieldMemo<'d>,
@@ -363,6 +439,9 @@ impl RuleRun {
         self.prune(t, interval + lookback + self.grace);
         match (&self.compiled.detection, &mut self.state) {
             (Detection::Esql(q), State::Esql(st)) => {
+                if skip {
+                    return;
+                }
                 // Checked and read once, pushed into every open window that contains it.
                 let loaded = match self.load_slot {
                     Some(slot) => q.load_shared(doc, loads, slot),
@@ -392,7 +471,7 @@ impl RuleRun {
                 }
             }
             (Detection::Eql(q), State::Eql(st)) => {
-                if !q.prefilter_memo(doc, memo) {
+                if skip || !q.prefilter_memo(doc, memo) {
                     return;
                 }
                 self.report.events_considered += 1;

@@ -111,6 +111,7 @@ fn hunt(args: &Args) -> anyhow::Result<ExitCode> {
         eql_lateness: lateness,
         window_grace: events::time::parse_duration(&args.grace)
             .with_context(|| format!("--grace {:?}: expected a duration like 10m", args.grace))?,
+        ..HuntOptions::default()
     };
 
     let (compiled, problems, loaded) = load_rules(&args.rules)?;
