@@ -180,21 +180,40 @@ impl Query {
         }
     }
 
-    /// Keys of the query for rule dispatch: `(field, values)` pairs such that a document whose
-    /// `field` has exactly one value, a string not among `values`, fails the query's
-    /// prefilter. Taken from an event query's category and the `field in ("a", "b")` /
-    /// `field == "a"` (case-sensitive) conditions joined by its top-level `and`s; sequences and
-    /// samples have none.
-    pub fn key_values(&self) -> Vec<(String, Vec<String>)> {
-        let Plan::Event(filter) = &self.inner.plan else {
-            return Vec::new();
+    /// Keys of the query for rule dispatch, in groups: an event fails the query's prefilter
+    /// when, in every group, some key's field is missing or is one string outside the key's
+    /// values. One group per part that can accept an event (an event query's filter; each
+    /// stage, missing stage and `until` of a sequence or sample), made of the part's category
+    /// and the `field in ("a", "b")` / `field == "a"` (case-sensitive) conditions joined by its
+    /// top-level `and`s. Empty when some part has no key.
+    pub fn key_values(&self) -> Vec<Vec<(String, Vec<String>)>> {
+        let keys = |f: &Filter| {
+            let mut out = Vec::new();
+            if let Some(cat) = &f.category {
+                out.push(("event.category".to_string(), vec![cat.clone()]));
+            }
+            f.condition.keys(&mut out);
+            out
         };
-        let mut out = Vec::new();
-        if let Some(cat) = &filter.category {
-            out.push(("event.category".to_string(), vec![cat.clone()]));
+        let groups: Vec<Vec<(String, Vec<String>)>> = match &self.inner.plan {
+            Plan::Event(f) => vec![keys(f)],
+            Plan::Sequence {
+                stages,
+                missing,
+                until,
+                ..
+            } => stages
+                .iter()
+                .chain(missing.iter().map(|(_, s)| s))
+                .chain(until)
+                .map(|s| keys(&s.filter))
+                .collect(),
+            Plan::Sample { stages } => stages.iter().map(|s| keys(&s.filter)).collect(),
+        };
+        if groups.iter().any(Vec::is_empty) {
+            return Vec::new();
         }
-        filter.condition.keys(&mut out);
-        out
+        groups
     }
 
     /// [`Query::prefilter`] reading fields through `memo`, which several queries evaluated

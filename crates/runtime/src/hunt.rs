@@ -141,12 +141,12 @@ struct RuleRun {
     report: RuleReport,
     last_prune: i64,
     rehydrate: Option<Rehydrate>,
-    /// Dispatch keys (field by the hunt's key number, sorted values): an event whose field is
-    /// one string outside a key's values is not evaluated. ES|QL keys are ordered: a key counts
-    /// only while the fields of the keys before it have at most one value (see
-    /// `esql::Query::key_values`).
-    keys: Vec<(usize, Vec<Box<str>>)>,
-    ordered_keys: bool,
+    /// Dispatch keys in groups (field by the hunt's key number, sorted values): an event is
+    /// not evaluated when every group rules it out. ES|QL (one group): a field that is one
+    /// string outside the key's values rules out, while the keys before it have at most one
+    /// value (see `esql::Query::key_values`). EQL: a missing field rules out too.
+    keys: Vec<Vec<(usize, Vec<Box<str>>)>>,
+    esql_keys: bool,
 }
 
 /// An event's value of a key field.
@@ -162,15 +162,18 @@ enum KeyVal<'a> {
 impl RuleRun {
     /// Whether the rule's keys rule the event out.
     fn keyed_out<'d>(&self, key_vals: &mut [Option<KeyVal<'d>>], read: &dyn Fn(usize) -> KeyVal<'d>) -> bool {
-        for (k, values) in &self.keys {
-            let v = *key_vals[*k].get_or_insert_with(|| read(*k));
-            match v {
-                KeyVal::One(s) if values.binary_search_by(|x| (**x).cmp(s)).is_err() => return true,
-                KeyVal::Many if self.ordered_keys => return false,
-                _ => {}
+        let group_out = |group: &Vec<(usize, Vec<Box<str>>)>, key_vals: &mut [Option<KeyVal<'d>>]| {
+            for (k, values) in group {
+                match *key_vals[*k].get_or_insert_with(|| read(*k)) {
+                    KeyVal::One(s) if values.binary_search_by(|x| (**x).cmp(s)).is_err() => return true,
+                    KeyVal::Missing if !self.esql_keys => return true,
+                    KeyVal::Many if self.esql_keys => return false,
+                    _ => {}
+                }
             }
-        }
-        false
+            false
+        };
+        !self.keys.is_empty() && self.keys.iter().all(|g| group_out(g, key_vals))
     }
 }
 
@@ -240,25 +243,27 @@ impl Hunt {
                     Detection::Esql(q) => Some(loads.register(q)),
                     Detection::Eql(_) => None,
                 };
-                let (key_values, ordered_keys) = match &compiled.detection {
+                let (groups, esql_keys) = match &compiled.detection {
                     _ if !opts.dispatch_keys => (Vec::new(), false),
-                    Detection::Esql(q) => (q.key_values(), true),
+                    Detection::Esql(q) => (vec![q.key_values()], true),
                     Detection::Eql(q) => (q.key_values(), false),
                 };
-                let keys = key_values
+                let mut key = |(field, values): (String, Vec<String>)| {
+                    let n = match key_fields.iter().position(|f| *f == field) {
+                        Some(i) => i,
+                        None => {
+                            key_fields.push(field);
+                            key_fields.len() - 1
+                        }
+                    };
+                    let mut values: Vec<Box<str>> = values.into_iter().map(Box::from).collect();
+                    values.sort();
+                    (n, values)
+                };
+                let keys: Vec<Vec<(usize, Vec<Box<str>>)>> = groups
                     .into_iter()
-                    .map(|(field, values)| {
-                        let n = match key_fields.iter().position(|f| *f == field) {
-                            Some(i) => i,
-                            None => {
-                                key_fields.push(field);
-                                key_fields.len() - 1
-                            }
-                        };
-                        let mut values: Vec<Box<str>> = values.into_iter().map(Box::from).collect();
-                        values.sort();
-                        (n, values)
-                    })
+                    .filter(|g| !g.is_empty())
+                    .map(|g| g.into_iter().map(&mut key).collect())
                     .collect();
                 RuleRun {
                     compiled,
@@ -272,7 +277,7 @@ impl Hunt {
                     last_prune: i64::MIN,
                     rehydrate: None,
                     keys,
-                    ordered_keys,
+                    esql_keys,
                 }
             })
             .collect();
