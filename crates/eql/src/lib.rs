@@ -166,18 +166,25 @@ impl Query {
     fn any_part(&self, event: impl Fn(&Filter) -> bool, stage: impl Fn(&StagePlan) -> bool) -> bool {
         match &self.inner.plan {
             Plan::Event(f) => event(f),
-            Plan::Sequence {
-                stages,
-                missing,
-                until,
-                ..
-            } => stages
-                .iter()
-                .chain(missing.iter().map(|(_, s)| s))
-                .chain(until)
-                .any(stage),
-            Plan::Sample { stages } => stages.iter().any(stage),
+            _ => self.stage_plans().any(stage),
         }
+    }
+
+    /// The parts of a sequence or sample that can accept an event: stages, missing stages and
+    /// `until` (none for an event query).
+    fn stage_plans(&self) -> impl Iterator<Item = &StagePlan> {
+        let (stages, missing, until): (&[StagePlan], &[(usize, StagePlan)], Option<&StagePlan>) =
+            match &self.inner.plan {
+                Plan::Event(_) => (&[], &[], None),
+                Plan::Sequence {
+                    stages,
+                    missing,
+                    until,
+                    ..
+                } => (stages, missing, until.as_ref()),
+                Plan::Sample { stages } => (stages, &[], None),
+            };
+        stages.iter().chain(missing.iter().map(|(_, s)| s)).chain(until)
     }
 
     /// Keys of the query for rule dispatch, in groups: an event fails the query's prefilter
@@ -197,18 +204,7 @@ impl Query {
         };
         let groups: Vec<Vec<(String, Vec<String>)>> = match &self.inner.plan {
             Plan::Event(f) => vec![keys(f)],
-            Plan::Sequence {
-                stages,
-                missing,
-                until,
-                ..
-            } => stages
-                .iter()
-                .chain(missing.iter().map(|(_, s)| s))
-                .chain(until)
-                .map(|s| keys(&s.filter))
-                .collect(),
-            Plan::Sample { stages } => stages.iter().map(|s| keys(&s.filter)).collect(),
+            _ => self.stage_plans().map(|s| keys(&s.filter)).collect(),
         };
         if groups.iter().any(Vec::is_empty) {
             return Vec::new();
