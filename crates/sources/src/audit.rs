@@ -57,50 +57,14 @@ pub(crate) fn normalize(
         audit.insert("aks_metadata", Value::Object(meta));
         pipeline_timestamp = Some(time);
     }
-    for key in ["responseObject", "requestObject"] {
-        if let Some(Value::Object(obj)) = audit.get_mut(key) {
-            obj.remove("metadata");
-        }
-    }
 
     let mut event_fields = Map::with_capacity(6);
     event_fields.insert("kind", Value::from_static("event"));
     if let Some(verb) = audit.get("verb").filter(|v| !v.is_empty_value()) {
         event_fields.insert("action", verb.clone());
     }
-
-    rename_if_missing(&mut audit, "insertId", "auditID");
-    rename_if_missing(&mut audit, "receiveTimestamp", "requestReceivedTimestamp");
-    rename_if_missing(&mut audit, "timestamp", "stageTimestamp");
-    if get_nonnull(&audit, "responseStatus.code").is_none()
-        && get_nonnull(&audit, "protoPayload.status.code").is_some()
-        && let Some(code) = take_path(&mut audit, "protoPayload.status.code")
-    {
-        set_path(&mut audit, "responseStatus.code", code);
-    }
-    rename_if_missing(&mut audit, "labels", "annotations");
-
-    if let Some(Value::Object(annotations)) = audit.get_mut("annotations") {
-        let old = std::mem::take(annotations);
-        for (key, value) in old {
-            if key == "authorization.k8s.io/decision" {
-                match value.as_str() {
-                    Some("allow") => {
-                        event_fields.insert("outcome", Value::from_static("success"));
-                    }
-                    Some("forbid") => {
-                        event_fields.insert("outcome", Value::from_static("failure"));
-                    }
-                    _ => {}
-                }
-            }
-            let key = if key.contains('.') {
-                CompactString::from(key.replace('.', "_"))
-            } else {
-                key
-            };
-            annotations.insert(key, value);
-        }
+    if let Some(outcome) = rewrite_members(&mut audit) {
+        event_fields.insert("outcome", Value::from_static(outcome));
     }
     if let Some(original) = original {
         event_fields.insert("original", Value::from(original));
@@ -163,9 +127,7 @@ pub(crate) fn normalize(
     }
 
     // The event time, read before `kubernetes.audit` moves into the document.
-    let event_time = ["requestReceivedTimestamp", "stageTimestamp"]
-        .iter()
-        .find_map(|k| get_str(&audit, k).and_then(parse_timestamp));
+    let event_time = event_time(&audit);
     let mut kubernetes = Map::with_capacity(1);
     kubernetes.insert("audit", Value::Object(audit));
     doc.insert("kubernetes", Value::Object(kubernetes));
@@ -175,6 +137,68 @@ pub(crate) fn normalize(
     crate::set_data_stream(&mut doc, DATASET, &ctx.opts.namespace);
     let index = ctx.audit_index.clone();
     Ok((doc, index))
+}
+
+/// Steps 2, 4 and 5 on the Event's own members (what becomes `kubernetes.audit`): the
+/// request and response objects' `metadata` removed, the GKE and legacy renames, annotation
+/// keys with `.` renamed to `_`. Returns `event.outcome` from the decision annotation.
+pub(crate) fn rewrite_members(audit: &mut Map) -> Option<&'static str> {
+    for key in ["responseObject", "requestObject"] {
+        if let Some(Value::Object(obj)) = audit.get_mut(key) {
+            obj.remove("metadata");
+        }
+    }
+    rename_if_missing(audit, "insertId", "auditID");
+    rename_if_missing(audit, "receiveTimestamp", "requestReceivedTimestamp");
+    rename_if_missing(audit, "timestamp", "stageTimestamp");
+    if get_nonnull(audit, "responseStatus.code").is_none()
+        && get_nonnull(audit, "protoPayload.status.code").is_some()
+        && let Some(code) = take_path(audit, "protoPayload.status.code")
+    {
+        set_path(audit, "responseStatus.code", code);
+    }
+    rename_if_missing(audit, "labels", "annotations");
+
+    let mut outcome = None;
+    if let Some(Value::Object(annotations)) = audit.get_mut("annotations") {
+        let old = std::mem::take(annotations);
+        for (key, value) in old {
+            if key == "authorization.k8s.io/decision" {
+                match value.as_str() {
+                    Some("allow") => outcome = Some("success"),
+                    Some("forbid") => outcome = Some("failure"),
+                    _ => {}
+                }
+            }
+            let key = if key.contains('.') {
+                CompactString::from(key.replace('.', "_"))
+            } else {
+                key
+            };
+            annotations.insert(key, value);
+        }
+    }
+    outcome
+}
+
+/// The event time of an Event (after [`rewrite_members`]): its first valid timestamp.
+pub(crate) fn event_time(audit: &Map) -> Option<i64> {
+    ["requestReceivedTimestamp", "stageTimestamp"]
+        .iter()
+        .find_map(|k| get_str(audit, k).and_then(parse_timestamp))
+}
+
+/// The agent's read time of a record by the time policy: its event time on replay (an error
+/// without one), the clock when live.
+pub(crate) fn read_time(event_time: Option<i64>, ctx: &Normalizer) -> Result<i64, String> {
+    match ctx.opts.time_policy {
+        TimePolicy::Replay => event_time.ok_or_else(|| {
+            "no event time: the record has none of requestReceivedTimestamp, stageTimestamp, \
+             timestamp (required by the replay time policy)"
+                .to_string()
+        }),
+        TimePolicy::Live => Ok(ctx.now()),
+    }
 }
 
 /// The `orchestrator.*` fields of an audit document.
@@ -218,19 +242,8 @@ fn set_agent_fields(
     pipeline_timestamp: Option<i64>,
     ctx: &Normalizer,
 ) -> Result<(), String> {
-    let (agent_ts, ingested) = match ctx.opts.time_policy {
-        TimePolicy::Replay => {
-            let t = event_time.ok_or(
-                "no event time: the record has none of requestReceivedTimestamp, stageTimestamp, \
-                 timestamp (required by the replay time policy)",
-            )?;
-            (t, t)
-        }
-        TimePolicy::Live => {
-            let now = ctx.now();
-            (now, now)
-        }
-    };
+    let read = read_time(event_time, ctx)?;
+    let (agent_ts, ingested) = (read, read);
     let ts = pipeline_timestamp.unwrap_or(agent_ts);
     doc.insert("@timestamp", Value::Str(format_millis(ts)));
     set_path(doc, "event.ingested", Value::Str(format_secs(ingested)));
@@ -239,7 +252,7 @@ fn set_agent_fields(
 }
 
 /// ES `rename` guarded by "target missing, source present".
-pub(crate) fn rename_if_missing(audit: &mut Map, from: &str, to: &str) {
+fn rename_if_missing(audit: &mut Map, from: &str, to: &str) {
     if audit.get(to).is_none_or(Value::is_null) && audit.get(from).is_some_and(|v| !v.is_null()) {
         let v = audit.remove(from).unwrap_or_default();
         audit.insert(to, v);

@@ -30,11 +30,11 @@ use compact_str::CompactString;
 use events::{Document, Flat, Map, Value};
 use smallvec::SmallVec;
 
-use crate::audit::{DATASET, ECS_VERSION, convert_ips, rename_if_missing};
+use crate::audit::{DATASET, ECS_VERSION, convert_ips, event_time, read_time, rewrite_members};
 use crate::fast::{FastPlan, event_members};
-use crate::fasttime::{format_millis, format_secs, parse as parse_timestamp};
-use crate::util::{get_nonnull, get_path, get_str, prune_empty};
-use crate::{Normalizer, Options, TimePolicy, hash, validate};
+use crate::fasttime::{format_millis, format_secs};
+use crate::util::{get_nonnull, get_path, prune_empty};
+use crate::{Normalizer, Options, hash, validate};
 
 type Vals = SmallVec<[Value; 1]>;
 
@@ -168,40 +168,8 @@ pub(crate) fn audit_event(line: &str, plan: &FlatPlan, ctx: &Normalizer) -> Opti
         // GKE `resource.*` feeds `orchestrator.*`: left to the tree path.
         return None;
     }
-    for key in ["responseObject", "requestObject"] {
-        if let Some(Value::Object(obj)) = event.get_mut(key) {
-            obj.remove("metadata");
-        }
-    }
-    rename_if_missing(&mut event, "timestamp", "stageTimestamp");
-    // `event.outcome` reads the decision under its raw key, before the renaming.
-    let outcome = match event
-        .get("annotations")
-        .and_then(|a| a.as_object()?.get("authorization.k8s.io/decision")?.as_str())
-    {
-        Some("allow") => Some("success"),
-        Some("forbid") => Some("failure"),
-        _ => None,
-    };
-    if let Some(Value::Object(annotations)) = event.get_mut("annotations")
-        && annotations.iter().any(|(k, _)| k.contains('.'))
-    {
-        let old = std::mem::take(annotations);
-        for (key, value) in old {
-            let key = if key.contains('.') {
-                CompactString::from(key.replace('.', "_"))
-            } else {
-                key
-            };
-            annotations.insert(key, value);
-        }
-    }
-    let time = match ctx.opts.time_policy {
-        TimePolicy::Live => ctx.now(),
-        TimePolicy::Replay => ["requestReceivedTimestamp", "stageTimestamp"]
-            .iter()
-            .find_map(|k| get_str(&event, k).and_then(parse_timestamp))?,
-    };
+    let outcome = rewrite_members(&mut event);
+    let time = read_time(event_time(&event), ctx).ok()?;
     let ips = match get_path(&event, "sourceIPs").and_then(convert_ips) {
         Some(Value::Array(ips)) => ips,
         _ => Vec::new(),
