@@ -232,13 +232,7 @@ impl Hunt {
                     ..Default::default()
                 };
                 let field = compiled.rule.time_field().to_string();
-                let time_slot = match time_fields.iter().position(|f| *f == field) {
-                    Some(i) => i,
-                    None => {
-                        time_fields.push(field);
-                        time_fields.len() - 1
-                    }
-                };
+                let time_slot = number(&mut time_fields, field);
                 let load_slot = match &compiled.detection {
                     Detection::Esql(q) => Some(loads.register(q)),
                     Detection::Eql(_) => None,
@@ -249,13 +243,7 @@ impl Hunt {
                     Detection::Eql(q) => (q.key_values(), false),
                 };
                 let mut key = |(field, values): (String, Vec<String>)| {
-                    let n = match key_fields.iter().position(|f| *f == field) {
-                        Some(i) => i,
-                        None => {
-                            key_fields.push(field);
-                            key_fields.len() - 1
-                        }
-                    };
+                    let n = number(&mut key_fields, field);
                     let mut values: Vec<Box<str>> = values.into_iter().map(Box::from).collect();
                     values.sort();
                     (n, values)
@@ -407,6 +395,17 @@ impl Hunt {
 }
 
 /// The first tick strictly after `t`.
+/// The number of a name in `names`, added when new.
+fn number(names: &mut Vec<String>, name: String) -> usize {
+    match names.iter().position(|n| *n == name) {
+        Some(i) => i,
+        None => {
+            names.push(name);
+            names.len() - 1
+        }
+    }
+}
+
 fn next_tick(t: i64, interval: i64) -> i64 {
     (t.div_euclid(interval) + 1) * interval
 }
