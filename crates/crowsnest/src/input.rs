@@ -45,14 +45,10 @@ pub struct InputArgs {
 }
 
 impl InputArgs {
+    /// The reader options these arguments give (every field; `cmd::rules::rule_reading` narrows
+    /// them to what rules read).
     pub fn options(&self) -> Options {
-        self.options_with(None)
-    }
-
-    /// The reader options, reading only `fields` (plus what routing and time need) when given.
-    pub fn options_with(&self, fields: Option<Vec<String>>) -> Options {
         Options {
-            fields,
             max_line_bytes: self.max_line_bytes,
             strict: self.strict,
             namespace: self.namespace.clone(),
